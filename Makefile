@@ -1,0 +1,60 @@
+# fashion_lit: `make fit` sets everything up and trains; `make test` runs the test suite.
+# `make help` lists the targets.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+CONFIG ?= configs/quickstart.yaml
+DATA_DIR ?= data
+DEBIAN_DATA := /usr/share/datasets/fashion-mnist
+RAW := $(DATA_DIR)/FashionMNIST/raw
+IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
+
+.DEFAULT_GOAL := help
+.PHONY: help install data fit test test-fast parity predict tensorboard clean
+
+help: ## Show this list of targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## Create the virtual environment .venv and install fashion_lit into it
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+data: install ## Acquire FashionMNIST into data/ (Debian package where possible, else download)
+	@if [ ! -d $(DEBIAN_DATA) ] && ! ls $(IDX_FILES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's dataset-fashion-mnist package"; \
+	    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	  else \
+	    echo "Note: $(DEBIAN_DATA) is absent; as root on Debian/Ubuntu run" \
+	         "'apt-get install dataset-fashion-mnist' to work offline. Trying the download."; \
+	  fi; \
+	fi
+	$(PY) -m fashion_lit.data --data_dir $(DATA_DIR)
+
+fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart)
+	$(PY) -m fashion_lit fit --config $(CONFIG)
+
+test: data ## Run the whole test suite, the slow real-data test included
+	$(PY) -m pytest
+
+test-fast: install ## Run the tests without the slow real-data training
+	$(PY) -m pytest -m "not slow"
+
+parity: data ## Compare fashion_lit with the plain tutorial loop (configs/parity.yaml)
+	$(PY) benchmarks/parity.py --data-dir $(DATA_DIR)
+
+predict: install ## Predict test image 0 with the best checkpoint of the latest run
+	$(PY) -m fashion_lit predict --config $(CONFIG) --ckpt_path best --data.predict_indices '[0]'
+
+tensorboard: install ## Watch the runs in lightning_logs/ at http://localhost:6006
+	$(VENV)/bin/tensorboard --logdir lightning_logs --host localhost --port 6006
+
+clean: ## Remove run output and caches (keeps .venv and data/)
+	rm -rf lightning_logs .pytest_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

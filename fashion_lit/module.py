@@ -1,0 +1,102 @@
+"""The LightningModule: the tutorial's loss and optimizer around any classifier network.
+
+The network is passed in (``net``) rather than built here, as in
+lightning-hydra-template, so it stays a plain ``nn.Module`` that can be tested, exported
+and loaded alone. Train, validation and test steps share one ``model_step``.
+"""
+
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+from torchmetrics import MaxMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+from fashion_lit.network import NeuralNetwork
+
+
+class ImageClassifier(LightningModule):
+    """Cross-entropy classification with one accuracy metric per stage.
+
+    Args:
+        net: the network; the tutorial's ``NeuralNetwork`` when not given.
+        optimizer: builds the optimizer from the parameters. The default, SGD with
+            PyTorch's default learning rate 1e-3, is the tutorial's. In a config it is a
+            class path with its arguments, e.g. ``torch.optim.AdamW`` with ``lr: 3e-4``.
+        num_classes: the number of output classes of ``net``.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module | None = None,
+        optimizer: OptimizerCallable = torch.optim.SGD,
+        num_classes: int = 10,
+    ) -> None:
+        super().__init__()
+        # The network is saved with the weights; only plain values go into hparams.
+        self.save_hyperparameters(ignore=["net"])
+        self.net = net if net is not None else NeuralNetwork()
+        self.optimizer_factory = optimizer
+        self.criterion = nn.CrossEntropyLoss()
+        self.train_acc = MulticlassAccuracy(num_classes=num_classes, average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes=num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes=num_classes, average="micro")
+        self.val_acc_best = MaxMetric()
+        # Lets Lightning summarise layer shapes and TensorBoard draw the graph.
+        self.example_input_array = torch.zeros(1, 1, 28, 28)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def model_step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """Loss, predicted classes and targets of one labelled batch."""
+        x, y = batch
+        logits = self(x)
+        return self.criterion(logits, y), logits.argmax(dim=1), y
+
+    def on_train_start(self) -> None:
+        # The sanity check has already fed the validation metrics; start them afresh.
+        self.val_acc.reset()
+        self.val_acc_best.reset()
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        loss, preds, targets = self.model_step(batch)
+        self.train_acc(preds, targets)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        loss, preds, targets = self.model_step(batch)
+        self.val_acc(preds, targets)
+        self.log("val/loss", loss, on_epoch=True, prog_bar=True)
+        self.log("val/acc", self.val_acc, on_epoch=True, prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        self.val_acc_best(self.val_acc.compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True)
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        loss, preds, targets = self.model_step(batch)
+        self.test_acc(preds, targets)
+        self.log("test/loss", loss, on_epoch=True)
+        self.log("test/acc", self.test_acc, on_epoch=True)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
+        """Class index and probabilities for each image of the batch.
+
+        The batch is images alone, or ``(images, targets)``, or ``(images, targets,
+        indices)``; targets and indices are passed through so that a writer can show them.
+        """
+        x, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
+        probabilities = self(x).softmax(dim=1)
+        output = {"class_index": probabilities.argmax(dim=1), "probabilities": probabilities}
+        output.update(zip(("target", "index"), rest))
+        return output
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer_factory(self.parameters())

@@ -1,0 +1,86 @@
+"""Shared test fixtures: a tiny FashionMNIST-shaped data set and the CLI arguments to use it.
+
+Every CLI test starts from ``tiny_args``: a run on a few hundred generated 28×28 images
+whose class is drawn into the picture (a bright band at a class-dependent height), so
+that a single epoch learns something and the tests run in seconds.
+"""
+
+import gzip
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fashion_lit.cli import cli_main
+
+TINY_TRAIN, TINY_TEST, TINY_VAL = 640, 160, 128
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> None:
+    """Write a uint8 array in the IDX format FashionMNIST uses (optionally gzipped)."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compress:
+        with gzip.open(path, "wb") as out:
+            out.write(payload)
+    else:
+        path.write_bytes(payload)
+
+
+def tiny_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` noisy images whose label is the height of a bright band."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, size=count).astype(np.uint8)
+    images = rng.integers(0, 60, size=(count, 28, 28)).astype(np.uint8)
+    for image, label in zip(images, labels):
+        image[2 + 2 * label : 5 + 2 * label, 4:24] = 255
+    return images, labels
+
+
+def write_tiny_mirror(folder: Path) -> Path:
+    """A folder laid out like Debian's: the four FashionMNIST ``.gz`` files."""
+    for prefix, count, seed in (("train", TINY_TRAIN, 1), ("t10k", TINY_TEST, 2)):
+        images, labels = tiny_images(count, seed)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_mirror(tmp_path_factory) -> Path:
+    return write_tiny_mirror(tmp_path_factory.mktemp("mirror"))
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """Run in an empty folder, so that data/ and lightning_logs/ land there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def tiny_args(tiny_mirror, workdir) -> list[str]:
+    """Options that point any subcommand at the tiny data set, on the CPU, quietly."""
+    return [
+        f"--data.mirror_dirs=[{tiny_mirror}]",
+        "--data.download=false",
+        f"--data.val_size={TINY_VAL}",
+        "--data.batch_size=32",
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=1",
+        "--trainer.max_epochs=2",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
+    ]
+
+
+@pytest.fixture
+def run_cli(monkeypatch):
+    """Run ``python -m fashion_lit`` in-process with the given arguments."""
+    # As from a shell: the arguments are the CLI's own, not pytest's.
+    monkeypatch.setattr(sys, "argv", ["python -m fashion_lit"])
+    return lambda *args: cli_main(list(args))

@@ -1,0 +1,147 @@
+"""``python -m fashion_lit``, driven in-process as a user drives it from a shell."""
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from fashion_lit.checkpoints import resolve_best
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def run_folder(version: int = 0) -> Path:
+    return Path("lightning_logs") / f"version_{version}"
+
+
+def test_help_lists_the_four_subcommands(run_cli, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run_cli("--help")
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: python -m fashion_lit" in out
+    for subcommand in ("fit", "validate", "test", "predict"):
+        assert subcommand in out
+
+
+def test_print_config_holds_the_tutorials_hyperparameters(run_cli, capsys):
+    with pytest.raises(SystemExit):
+        run_cli("fit", f"--config={CONFIGS / 'quickstart.yaml'}", "--print_config")
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["data"]["batch_size"] == 64
+    assert config["trainer"]["max_epochs"] == 5
+    assert config["trainer"]["accelerator"] == "auto"
+    assert config["model"]["optimizer"]["class_path"] == "torch.optim.SGD"
+    assert config["model"]["optimizer"]["init_args"]["lr"] == 1e-3
+    assert config["seed_everything"] == 0
+    assert config["checkpoint"]["monitor"] == "val/acc" and config["checkpoint"]["save_last"]
+
+
+def test_parity_config_validates_on_the_test_set_without_shuffling(run_cli, capsys):
+    with pytest.raises(SystemExit):
+        run_cli("fit", f"--config={CONFIGS / 'parity.yaml'}", "--print_config")
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["data"]["val_size"] == 0 and config["data"]["shuffle"] is False
+    assert config["seed_everything"] == 0
+
+
+def test_misspelled_option_fails_with_a_message(run_cli, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run_cli("fit", "--trainer.max_epoch=3")
+    assert exit_.value.code == 2
+    assert "--trainer.max_epoch" in capsys.readouterr().err
+
+
+def test_abbreviated_option_is_rejected(run_cli, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run_cli("fit", "--conf", str(CONFIGS / "quickstart.yaml"))
+    assert exit_.value.code == 2
+    assert "--conf" in capsys.readouterr().err
+
+
+def test_fit_writes_a_complete_run_folder(run_cli, tiny_args):
+    cli = run_cli("fit", *tiny_args)
+    run = run_folder(0)
+    assert (run / "config.yaml").is_file() and (run / "hparams.yaml").is_file()
+    assert list(run.glob("events.out.tfevents.*"))
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    best = Path(cli.trainer.checkpoint_callback.best_model_path)
+    assert best.parent.resolve() == (run / "checkpoints").resolve() and best.is_file()
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["trainer"]["max_epochs"] == 2
+
+
+def test_second_fit_lands_in_the_next_version_folder(run_cli, tiny_args):
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    assert (run_folder(1) / "config.yaml").is_file()
+    assert (run_folder(1) / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_validate_last_in_a_new_cli_uses_the_trained_weights(run_cli, tiny_args):
+    fit = run_cli("fit", *tiny_args)
+    final_val_acc = float(fit.trainer.callback_metrics["val/acc"])
+    validated = run_cli("validate", *tiny_args, "--ckpt_path=last")
+    assert validated.trainer.ckpt_path == str(run_folder(0) / "checkpoints" / "last.ckpt")
+    assert float(validated.trainer.callback_metrics["val/acc"]) == pytest.approx(final_val_acc)
+
+
+def test_test_best_in_a_new_cli_uses_the_best_checkpoint(run_cli, tiny_args):
+    fit = run_cli("fit", *tiny_args)
+    best_path = Path(fit.trainer.checkpoint_callback.best_model_path)
+    best_score = float(fit.trainer.checkpoint_callback.best_model_score)
+    validated = run_cli("validate", *tiny_args, "--ckpt_path=best")
+    assert Path(validated.trainer.ckpt_path).resolve() == best_path.resolve()
+    assert float(validated.trainer.callback_metrics["val/acc"]) == pytest.approx(best_score)
+    tested = run_cli("test", *tiny_args, "--ckpt_path=best")
+    state = torch.load(best_path, weights_only=True)["state_dict"]
+    for name, value in tested.model.state_dict().items():
+        assert torch.equal(value, state[name]), name
+    assert 0 <= float(tested.trainer.callback_metrics["test/acc"]) <= 1
+
+
+def test_aliases_follow_the_most_recent_run(run_cli, tiny_args):
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    tested = run_cli("test", *tiny_args, "--ckpt_path=last")
+    assert tested.trainer.ckpt_path == str(run_folder(1) / "checkpoints" / "last.ckpt")
+
+
+@pytest.mark.parametrize("alias", ["best", "last"])
+def test_alias_without_any_run_fails_clearly(run_cli, tiny_args, capsys, alias):
+    with pytest.raises(SystemExit) as exit_:
+        run_cli("test", *tiny_args, f"--ckpt_path={alias}")
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--ckpt_path {alias}" in err and "No trained run found under lightning_logs" in err
+
+
+def test_last_alias_names_the_run_folder_when_it_has_no_last_checkpoint(run_cli, tiny_args, capsys):
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1", "--checkpoint.save_last=false")
+    with pytest.raises(SystemExit):
+        run_cli("test", *tiny_args, "--ckpt_path=last")
+    err = capsys.readouterr().err
+    assert str(run_folder(0)) in err and "has no checkpoints/last.ckpt" in err
+
+
+def test_best_is_found_without_last_checkpoint_when_only_one_is_kept(run_cli, tiny_args):
+    fit = run_cli("fit", *tiny_args, "--trainer.max_epochs=1", "--checkpoint.save_last=false")
+    assert resolve_best(run_folder(0)).resolve() == Path(
+        fit.trainer.checkpoint_callback.best_model_path).resolve()
+
+
+def test_predict_prints_the_tutorials_line_and_writes_a_csv(run_cli, tiny_args, capsys):
+    run_cli("fit", *tiny_args)
+    capsys.readouterr()
+    predicted = run_cli("predict", *tiny_args, "--ckpt_path=best", "--data.predict_indices=[0, 3]",
+                        "--prediction.output=predictions.csv")
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Predicted:")]
+    test_set = predicted.datamodule.test_set
+    classes = predicted.datamodule.classes
+    assert len(lines) == 2
+    assert lines[0].endswith(f'Actual: "{classes[test_set[0][1]]}"')
+    assert lines[1].endswith(f'Actual: "{classes[test_set[3][1]]}"')
+    rows = Path("predictions.csv").read_text().splitlines()
+    assert rows[0].startswith("index,predicted,predicted_name,probability,actual")
+    assert [row.split(",")[0] for row in rows[1:]] == ["0", "3"]

@@ -1,0 +1,85 @@
+"""The LightningModule: the tutorial's loss and optimizer, stage metrics, predictions."""
+
+import torch
+from lightning.pytorch import Trainer
+from torch.utils.data import DataLoader, TensorDataset
+
+from fashion_lit.module import ImageClassifier
+from fashion_lit.network import NeuralNetwork
+
+
+def labelled_loader(count: int = 64) -> DataLoader:
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(count, 1, 28, 28, generator=generator)
+    labels = torch.randint(0, 10, (count,), generator=generator)
+    return DataLoader(TensorDataset(images, labels), batch_size=16)
+
+
+def quiet_trainer(**kwargs) -> Trainer:
+    return Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                   enable_progress_bar=False, enable_model_summary=False, **kwargs)
+
+
+def test_default_network_and_optimizer_are_the_tutorials():
+    model = ImageClassifier()
+    assert isinstance(model.net, NeuralNetwork)
+    optimizer = model.configure_optimizers()
+    assert type(optimizer) is torch.optim.SGD
+    assert optimizer.defaults["lr"] == 1e-3 and optimizer.defaults["momentum"] == 0
+
+
+def test_receives_the_network_it_is_given():
+    net = NeuralNetwork()
+    assert ImageClassifier(net=net).net is net
+
+
+def test_loss_is_cross_entropy():
+    model = ImageClassifier()
+    x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    loss, preds, targets = model.model_step((x, y))
+    assert torch.allclose(loss, torch.nn.functional.cross_entropy(model(x), y))
+    assert torch.equal(preds, model(x).argmax(1)) and targets is y
+
+
+def test_parameters_change_after_a_training_step():
+    model = ImageClassifier()
+    before = [p.detach().clone() for p in model.parameters()]
+    quiet_trainer(max_steps=1, limit_val_batches=0).fit(model, labelled_loader())
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
+def test_logs_the_named_metrics():
+    model = ImageClassifier()
+    trainer = quiet_trainer(max_epochs=1, num_sanity_val_steps=0)
+    trainer.fit(model, labelled_loader(), labelled_loader())
+    fit_metrics = set(trainer.callback_metrics)
+    assert {"train/loss", "train/acc", "val/loss", "val/acc", "val/acc_best"} <= fit_metrics
+    trainer.test(model, labelled_loader(), verbose=False)
+    assert {"test/loss", "test/acc"} <= set(trainer.callback_metrics)
+    assert 0 <= float(trainer.callback_metrics["test/acc"]) <= 1
+
+
+def test_test_accuracy_is_the_fraction_of_correct_predictions():
+    model = ImageClassifier()
+    loader = labelled_loader()
+    trainer = quiet_trainer()
+    trainer.test(model, loader, verbose=False)
+    with torch.no_grad():
+        correct = sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+    assert float(trainer.callback_metrics["test/acc"]) == correct / len(loader.dataset)
+
+
+def test_predict_step_returns_class_and_probabilities():
+    model = ImageClassifier()
+    x, y, index = torch.rand(5, 1, 28, 28), torch.arange(5), torch.arange(10, 15)
+    out = model.predict_step((x, y, index), 0)
+    assert torch.allclose(out["probabilities"].sum(1), torch.ones(5))
+    assert torch.equal(out["class_index"], model(x).argmax(1))
+    assert torch.equal(out["target"], y) and torch.equal(out["index"], index)
+    assert set(model.predict_step(x, 0)) == {"class_index", "probabilities"}
+
+
+def test_optimizer_can_be_swapped():
+    model = ImageClassifier(optimizer=lambda params: torch.optim.AdamW(params, lr=3e-4))
+    optimizer = model.configure_optimizers()
+    assert type(optimizer) is torch.optim.AdamW and optimizer.defaults["lr"] == 3e-4
