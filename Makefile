@@ -12,7 +12,7 @@ RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast parity predict tensorboard clean
+.PHONY: help install data fit test test-fast parity bench predict tensorboard clean
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test-fast: install ## Run the tests without the slow real-data training
 
 parity: data ## Compare fashion_lit with the plain tutorial loop (configs/parity.yaml)
 	$(PY) benchmarks/parity.py --data-dir $(DATA_DIR)
+
+bench: data ## Time training epochs: the plain tutorial loop against fashion_lit, interleaved
+	$(PY) benchmarks/speed.py --data-dir $(DATA_DIR) --whole
 
 predict: install ## Predict test image 0 with the best checkpoint of the latest run
 	$(PY) -m fashion_lit predict --config $(CONFIG) --ckpt_path best --data.predict_indices '[0]'

@@ -3,6 +3,8 @@
 ``prepare_data`` acquires the files (once per node, before any process reads them);
 ``setup`` only reads them and builds the train/validation split with its own seeded
 generator, so the split is the same on every run and every rank, whatever the global seed.
+Batches come from device-resident tensors by default (``fashion_lit.data.resident``), or
+from the tutorial's ``Dataset`` + ``DataLoader`` with ``resident: false``.
 """
 
 import os
@@ -16,6 +18,7 @@ from torchvision.transforms import ToTensor
 
 from fashion_lit.data.acquire import acquire, missing_files, raw_folder
 from fashion_lit.data.facts import CLASSES
+from fashion_lit.data.resident import EpochSampler, ResidentBatches
 
 
 class FashionMNISTDataModule(LightningDataModule):
@@ -28,7 +31,10 @@ class FashionMNISTDataModule(LightningDataModule):
             set every epoch, as the tutorial's loop does.
         split_seed: seeds the train/validation split, and only that.
         shuffle: reshuffle the training images every epoch (the tutorial does not).
-        num_workers: DataLoader worker processes.
+        num_workers: DataLoader worker processes (``resident: false`` only).
+        resident: keep the images as one uint8 tensor on the training device and cut
+            batches by indexing it (fast), instead of the tutorial's DataLoader, which
+            converts every image in Python on every epoch (slow, kept for comparison).
         mirror_dirs: local folders holding the ``.gz`` files; by default
             ``$FASHION_LIT_MIRROR``, else Debian's ``/usr/share/datasets/fashion-mnist``.
         download: let torchvision download missing files from the internet.
@@ -45,6 +51,7 @@ class FashionMNISTDataModule(LightningDataModule):
         split_seed: int = 42,
         shuffle: bool = True,
         num_workers: int = 0,
+        resident: bool = True,
         mirror_dirs: Sequence[str] | None = None,
         download: bool = True,
         predict_indices: list[int] | None = None,
@@ -59,12 +66,15 @@ class FashionMNISTDataModule(LightningDataModule):
         self.split_seed = split_seed
         self.shuffle = shuffle
         self.num_workers = num_workers
+        self.resident = resident
         self.mirror_dirs = mirror_dirs
         self.download = download
         self.predict_indices = predict_indices
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
+        self._device_tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._shuffle_seed = 0
 
     @property
     def num_classes(self) -> int:
@@ -76,6 +86,8 @@ class FashionMNISTDataModule(LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.test_set is not None:  # already built: keep the same split
             return
+        # The seed_everything seed (or torch's own), so that shuffling follows the config.
+        self._shuffle_seed = torch.initial_seed()
         missing = missing_files(self.data_dir)
         if missing:
             raise FileNotFoundError(
@@ -99,9 +111,14 @@ class FashionMNISTDataModule(LightningDataModule):
                 generator=torch.Generator().manual_seed(self.split_seed),
             )
 
-    def _loader(self, dataset: Dataset | None, shuffle: bool = False) -> DataLoader:
+    def _loader(self, dataset: Dataset | None, shuffle: bool = False, train: bool = False):
         if dataset is None:
             raise RuntimeError("Call setup() before asking for a dataloader.")
+        if self.resident:
+            return self._resident_batches(dataset, shuffle, train)
+        return self._dataloader(dataset, shuffle)
+
+    def _dataloader(self, dataset: Dataset, shuffle: bool = False) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
@@ -110,13 +127,36 @@ class FashionMNISTDataModule(LightningDataModule):
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=self.shuffle)
+    def _resident_batches(self, dataset: Dataset, shuffle: bool, train: bool) -> ResidentBatches:
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        images, targets = self._on_device(dataset, device)
+        # Training pads so that every rank takes the same number of steps; evaluation
+        # does not, so that every image counts exactly once in the metrics.
+        sampler = EpochSampler(len(targets), shuffle, self._shuffle_seed, rank, world_size,
+                               pad=train, device=device)
+        return ResidentBatches(images, targets, self.batch_size, sampler)
 
-    def val_dataloader(self) -> DataLoader:
+    def _on_device(self, dataset: Dataset, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The uint8 images and labels of ``dataset``, copied to ``device`` once."""
+        key = f"{id(dataset)}@{device}"
+        if key not in self._device_tensors:
+            if isinstance(dataset, Subset):  # a split of torchvision's FashionMNIST
+                images = dataset.dataset.data[dataset.indices]
+                targets = dataset.dataset.targets[dataset.indices]
+            else:
+                images, targets = dataset.data, dataset.targets
+            self._device_tensors[key] = (images.to(device), targets.to(device))
+        return self._device_tensors[key]
+
+    def train_dataloader(self):
+        return self._loader(self.train_set, shuffle=self.shuffle, train=True)
+
+    def val_dataloader(self):
         return self._loader(self.val_set)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self):
         return self._loader(self.test_set)
 
     def predict_dataloader(self) -> DataLoader:
@@ -131,7 +171,8 @@ class FashionMNISTDataModule(LightningDataModule):
                 f"data.predict_indices {out_of_range} are out of range: the test set has "
                 f"{len(self.test_set)} images, indexed 0 to {len(self.test_set) - 1}."
             )
-        return self._loader(WithIndex(Subset(self.test_set, indices), indices))
+        # Predictions are few and need their indices: the plain DataLoader path serves.
+        return self._dataloader(WithIndex(Subset(self.test_set, indices), indices))
 
 
 class WithIndex(Dataset):
