@@ -3,6 +3,9 @@
 ``prepare_data`` acquires the files (once per node, before any process reads them);
 ``setup`` only reads them and builds the train/validation split with its own seeded
 generator, so the split is the same on every run and every rank, whatever the global seed.
+The training order of each epoch depends on the run's seed (``seed_everything``) and the
+epoch alone, so a run resumed from a checkpoint sees the batches an uninterrupted run
+would (see ``fashion_lit.data.resumable``).
 """
 
 import os
@@ -16,6 +19,7 @@ from torchvision.transforms import ToTensor
 
 from fashion_lit.data.acquire import acquire, missing_files, raw_folder
 from fashion_lit.data.facts import CLASSES
+from fashion_lit.data.resumable import EpochOrder, ResumableDataLoader
 
 
 class FashionMNISTDataModule(LightningDataModule):
@@ -27,7 +31,8 @@ class FashionMNISTDataModule(LightningDataModule):
         val_size: training images held out for validation. ``0`` validates on the test
             set every epoch, as the tutorial's loop does.
         split_seed: seeds the train/validation split, and only that.
-        shuffle: reshuffle the training images every epoch (the tutorial does not).
+        shuffle: reshuffle the training images every epoch (the tutorial does not), in an
+            order seeded by the run's seed and the epoch.
         num_workers: DataLoader worker processes.
         mirror_dirs: local folders holding the ``.gz`` files; by default
             ``$FASHION_LIT_MIRROR``, else Debian's ``/usr/share/datasets/fashion-mnist``.
@@ -99,19 +104,29 @@ class FashionMNISTDataModule(LightningDataModule):
                 generator=torch.Generator().manual_seed(self.split_seed),
             )
 
-    def _loader(self, dataset: Dataset | None, shuffle: bool = False) -> DataLoader:
+    def _loader(self, dataset: Dataset | None) -> DataLoader:
         if dataset is None:
             raise RuntimeError("Call setup() before asking for a dataloader.")
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=self.shuffle)
+        if self.train_set is None:
+            raise RuntimeError("Call setup() before asking for a dataloader.")
+        # On a resumed run the trainer has restored its epoch before asking for the loader.
+        epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        order = EpochOrder(len(self.train_set), self.shuffle, torch.initial_seed(), epoch)
+        return ResumableDataLoader(
+            self.train_set,
+            sampler=order,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set)
