@@ -117,7 +117,8 @@ def check_state_dict_fits(state_dict: Mapping[str, Tensor], model: nn.Module, so
         unexpected = [key for key in state_dict if key not in expected]
         if not unexpected:
             return
-        problem = f"{source} has {unexpected[0]} {_shape(state_dict[unexpected[0]])}, which the model lacks"
+        key = unexpected[0]
+        problem = f"{source} has {key} {_shape(state_dict[key])}, which the model lacks"
     raise ArchitectureMismatchError(
         f"The weights do not fit the model: {problem}. They were saved from another "
         "network; configure the same model it was trained with (see config.yaml in its "

@@ -28,7 +28,8 @@ def trained(run_cli, tiny_args, capsys) -> Path:
     return LAST
 
 
-def test_missing_checkpoint_lists_the_checkpoints_of_its_folder(run_cli, tiny_args, trained, capsys):
+def test_missing_checkpoint_lists_the_checkpoints_of_its_folder(
+        run_cli, tiny_args, trained, capsys):
     missing = trained.parent / "epoch07.ckpt"
     err = refused(run_cli, capsys, "test", *tiny_args, f"--ckpt_path={missing}")
     assert f"No checkpoint file {missing}" in err
@@ -36,7 +37,8 @@ def test_missing_checkpoint_lists_the_checkpoints_of_its_folder(run_cli, tiny_ar
     assert not (Path("lightning_logs") / "version_1").exists()
 
 
-def test_missing_checkpoint_elsewhere_lists_the_most_recent_run(run_cli, tiny_args, trained, capsys):
+def test_missing_checkpoint_elsewhere_lists_the_most_recent_run(
+        run_cli, tiny_args, trained, capsys):
     err = refused(run_cli, capsys, "validate", *tiny_args, "--ckpt_path=model.ckpt")
     assert "No checkpoint file model.ckpt" in err
     assert f"most recent run, {trained.parent.parent}" in err and "last.ckpt" in err

@@ -20,6 +20,8 @@ from fashion_lit.checkpoints import read_checkpoint, resolve_best
 from tests.conftest import REPO, TINY_TRAIN, TINY_VAL
 
 BATCHES_PER_EPOCH = (TINY_TRAIN - TINY_VAL) // 32
+# TensorBoard steps of the validation scalars of a two-epoch run.
+EPOCH_END_STEPS = [BATCHES_PER_EPOCH - 1, 2 * BATCHES_PER_EPOCH - 1]
 VAL_CURVES = ("val/acc", "val/loss", "val/acc_best")
 
 
@@ -57,7 +59,8 @@ class WaitForSignalAtBatch(Callback):
 
 def callback_option(cls: type, **init_args) -> str:
     args = ", ".join(f"{key}: {value}" for key, value in init_args.items())
-    return f"--trainer.callbacks=[{{class_path: tests.test_resume.{cls.__name__}, init_args: {{{args}}}}}]"
+    callback = f"{{class_path: tests.test_resume.{cls.__name__}, init_args: {{{args}}}}}"
+    return f"--trainer.callbacks=[{callback}]"
 
 
 def run_folder(version: int) -> Path:
@@ -86,7 +89,7 @@ def test_fit_resumed_from_last_equals_an_uninterrupted_fit(run_cli, tiny_args):
     assert_same_weights(straight.model, resumed.model)
     curves = val_curves(run_folder(1))
     assert curves == val_curves(run_folder(0))
-    assert [step for step, _ in curves["val/acc"]] == [BATCHES_PER_EPOCH - 1, 2 * BATCHES_PER_EPOCH - 1]
+    assert [step for step, _ in curves["val/acc"]] == EPOCH_END_STEPS
 
 
 def test_resumed_fit_continues_in_its_run_folder_and_keeps_its_config(run_cli, tiny_args):
@@ -151,7 +154,7 @@ def test_sigterm_to_a_fit_process_mid_epoch_then_resume_completes_it(run_cli, ti
     assert resumed.trainer.current_epoch == 2
     assert resumed.trainer.global_step == 2 * BATCHES_PER_EPOCH
     curves = val_curves(run_folder(0))
-    assert [step for step, _ in curves["val/acc"]] == [BATCHES_PER_EPOCH - 1, 2 * BATCHES_PER_EPOCH - 1]
+    assert [step for step, _ in curves["val/acc"]] == EPOCH_END_STEPS
     final_val_acc = float(resumed.trainer.callback_metrics["val/acc"])
     assert curves["val/acc"][-1][1] == pytest.approx(final_val_acc)
     assert curves["val/acc_best"][-1][1] == pytest.approx(max(v for _, v in curves["val/acc"]))
