@@ -1,21 +1,38 @@
-"""Finding the checkpoints of earlier runs on disk.
+"""Finding the checkpoints of earlier runs on disk, and checking them before use.
 
 Lightning resolves ``ckpt_path="best"``/``"last"`` from the ModelCheckpoint callback of
 the *current* process only, so ``test --ckpt_path last`` in a fresh process would test
 untrained weights. These functions find them in the run folders instead: the most
 recent run is the one whose ``checkpoints/`` folder changed last.
+
+A bad checkpoint otherwise fails late, after the data is set up, with PyTorch's
+explanation of ``weights_only`` for a truncated file and a traceback for a checkpoint of
+another network; ``read_checkpoint`` and ``check_state_dict_fits`` say what is wrong
+and with which file, before anything runs.
 """
 
 import os
+import pickle
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import Tensor, nn
 
 LAST = "last.ckpt"
 
 
 class CheckpointNotFoundError(FileNotFoundError):
-    """There is no checkpoint to load for the requested alias."""
+    """There is no checkpoint to load for the requested alias or path."""
+
+
+class CorruptCheckpointError(ValueError):
+    """The file cannot be read as a Lightning checkpoint."""
+
+
+class ArchitectureMismatchError(ValueError):
+    """The weights were saved from a network of another shape."""
 
 
 def find_latest_run(runs_root: str | os.PathLike) -> Path:
@@ -32,8 +49,85 @@ def find_latest_run(runs_root: str | os.PathLike) -> Path:
 
 
 def _available(run: Path) -> str:
-    files = sorted(p.name for p in (run / "checkpoints").glob("*.ckpt"))
+    return _listing(run / "checkpoints")
+
+
+def _listing(folder: Path) -> str:
+    files = sorted(p.name for p in folder.glob("*.ckpt"))
     return ", ".join(files) if files else "none"
+
+
+def check_exists(path: str | os.PathLike, runs_root: str | os.PathLike) -> Path:
+    """``path`` itself, or an error that lists the checkpoints one could pass instead."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.parent.is_dir() and path.parent != Path("."):
+        where = f"Checkpoints in {path.parent}: {_listing(path.parent)}."
+    else:
+        try:
+            run = find_latest_run(runs_root)
+            where = f"Checkpoints of the most recent run, {run}: {_available(run)}."
+        except CheckpointNotFoundError:
+            where = f"There is no trained run under {runs_root} either."
+    raise CheckpointNotFoundError(
+        f"No checkpoint file {path}. {where} Pass one of them, or --ckpt_path best|last."
+    )
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a Lightning checkpoint onto the CPU, or say plainly that the file is not one.
+
+    Loaded with ``weights_only=True``, as Lightning's CLI does, so a file that is not a
+    checkpoint never runs code; PyTorch's long explanation of that option would only
+    mislead here.
+    """
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as error:
+        raise CorruptCheckpointError(
+            f"{path} is corrupted or truncated, or not a checkpoint at all: it cannot be "
+            "read. If a run was killed while saving it, use another checkpoint of the run."
+        ) from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CorruptCheckpointError(
+            f"{path} is not a Lightning checkpoint: it holds no 'state_dict'. Pass a .ckpt "
+            "file saved by `fit` (under lightning_logs/version_N/checkpoints/)."
+        )
+    return checkpoint
+
+
+def check_state_dict_fits(state_dict: Mapping[str, Tensor], model: nn.Module, source: str) -> None:
+    """Raise ``ArchitectureMismatchError`` naming the first key that does not fit ``model``.
+
+    ``source`` names where the weights come from, for the message. Keys are compared in
+    the model's order, so the first layer at fault is the one reported.
+    """
+    expected = model.state_dict()
+    for key, tensor in expected.items():
+        if key not in state_dict:
+            problem = f"the model has {key} {_shape(tensor)}, which {source} lacks"
+        elif state_dict[key].shape != tensor.shape:
+            problem = (f"{key} is {_shape(state_dict[key])} in {source} but "
+                       f"{_shape(tensor)} in the model")
+        else:
+            continue
+        break
+    else:
+        unexpected = [key for key in state_dict if key not in expected]
+        if not unexpected:
+            return
+        key = unexpected[0]
+        problem = f"{source} has {key} {_shape(state_dict[key])}, which the model lacks"
+    raise ArchitectureMismatchError(
+        f"The weights do not fit the model: {problem}. They were saved from another "
+        "network; configure the same model it was trained with (see config.yaml in its "
+        "run folder), or use a checkpoint of this model."
+    )
+
+
+def _shape(tensor: Tensor) -> str:
+    return f"of shape {tuple(tensor.shape)}"
 
 
 def resolve_last(run: Path) -> Path:
@@ -58,7 +152,7 @@ def resolve_best(run: Path) -> Path:
     folder = run / "checkpoints"
     last = folder / LAST
     if last.is_file():
-        state = torch.load(last, map_location="cpu", weights_only=True)
+        state = read_checkpoint(last)
         for key, callback_state in state.get("callbacks", {}).items():
             if key.startswith("ModelCheckpoint") and callback_state.get("best_model_path"):
                 # Recorded as an absolute path; the run folder may have moved since.

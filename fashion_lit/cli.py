@@ -4,17 +4,33 @@ A LightningCLI with the project's defaults: a TensorBoard run folder per ``fit``
 ``lightning_logs/``, a ModelCheckpoint keeping ``last.ckpt`` and the best by ``val/acc``,
 and ``--ckpt_path best|last`` resolved from the runs on disk, so that they also work in
 a new process after ``fit``.
+
+Checkpoints are written atomically and ``last.ckpt`` is also saved when Ctrl-C or
+SIGTERM stops ``fit``. ``fit --ckpt_path`` with a checkpoint of a run folder resumes
+that run in its own folder: its TensorBoard curves and checkpoints continue there, its
+``config.yaml`` is kept, and the resumed invocation's config is saved next to it as
+``config-resume-1.yaml`` (then ``-2``, ...). A ``--ckpt_path`` that is missing, not a
+checkpoint, or of another network is refused before anything runs.
 """
 
 from pathlib import Path
 from typing import Any
 
 from jsonargparse import Namespace
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from fashion_lit.checkpoints import CheckpointNotFoundError, resolve_alias
+from fashion_lit.checkpoints import (
+    ArchitectureMismatchError,
+    CheckpointNotFoundError,
+    CorruptCheckpointError,
+    check_exists,
+    check_state_dict_fits,
+    read_checkpoint,
+    resolve_alias,
+)
 from fashion_lit.data import FashionMNISTDataModule
+from fashion_lit.fault_tolerance import RunCheckpoint, clean_stop_on_signals
 from fashion_lit.module import ImageClassifier
 from fashion_lit.prediction import PredictionWriter
 
@@ -28,6 +44,7 @@ TRAINER_DEFAULTS: dict[str, Any] = {
         # No hp_metric placeholder: the real metrics are logged under their own names.
         "init_args": {"save_dir": ".", "name": RUNS_ROOT, "default_hp_metric": False},
     },
+    "plugins": {"class_path": "fashion_lit.fault_tolerance.AtomicCheckpointIO"},
 }
 
 
@@ -35,7 +52,7 @@ class FashionLitCLI(LightningCLI):
     """LightningCLI with a checkpoint callback, linked class count and on-disk aliases."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/acc",
@@ -51,16 +68,58 @@ class FashionLitCLI(LightningCLI):
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         super().parse_arguments(parser, args)
+        self.ckpt_state_dict: dict[str, Any] | None = None
         subcommand = self.config.get("subcommand")
         if subcommand is None:
             return
         config = self.config[subcommand]
-        alias = config.get("ckpt_path")
-        if alias in ("best", "last"):
+        given = config.get("ckpt_path")
+        if given is None:
+            return
+        try:
+            if given in ("best", "last"):
+                config.ckpt_path = str(resolve_alias(given, runs_root(config)))
+            checkpoint = read_checkpoint(check_exists(config.ckpt_path, runs_root(config)))
+        except (CheckpointNotFoundError, CorruptCheckpointError) as error:
+            parser.error(f"--ckpt_path {given}: {error}")
+        # Compared with the model once it is built (instantiate_classes).
+        self.ckpt_state_dict = checkpoint["state_dict"]
+        if subcommand == "fit":
+            self._continue_run(config, Path(config.ckpt_path))
+
+    def _continue_run(self, config: Namespace, ckpt_path: Path) -> None:
+        """Log a resumed ``fit`` into the run folder its checkpoint belongs to.
+
+        The logger's ``version`` is set to that folder, and this invocation's config is
+        saved as the first free ``config-resume-N.yaml`` there, since the run's
+        ``config.yaml`` describes how it started and is kept.
+        """
+        run = ckpt_path.parent.parent
+        in_a_run = ckpt_path.parent.name == "checkpoints" and (
+            run.parent.resolve() == runs_root(config).resolve())
+        logger = config.get("trainer.logger")
+        init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
+        if not in_a_run or init_args is None or "version" not in init_args:
+            return
+        init_args.version = run.name
+        resume = 1
+        while (run / f"config-resume-{resume}.yaml").exists():
+            resume += 1
+        self.save_config_kwargs["config_filename"] = f"config-resume-{resume}.yaml"
+
+    def instantiate_classes(self) -> None:
+        super().instantiate_classes()
+        if self.ckpt_state_dict is not None:
+            source = self.config[self.subcommand].ckpt_path
             try:
-                config.ckpt_path = str(resolve_alias(alias, runs_root(config)))
-            except CheckpointNotFoundError as error:
-                parser.error(f"--ckpt_path {alias}: {error}")
+                check_state_dict_fits(self.ckpt_state_dict, self.model, source)
+            except ArchitectureMismatchError as error:
+                self.parser.error(f"--ckpt_path {source}: {error}")
+
+    def fit(self, model: LightningModule, **kwargs: Any) -> None:
+        """``trainer.fit``, stopping cleanly between two batches on Ctrl-C or SIGTERM."""
+        with clean_stop_on_signals():
+            self.trainer.fit(model, **kwargs)
 
 
 def runs_root(config: Namespace) -> Path:

@@ -50,7 +50,9 @@ class ImageClassifier(LightningModule):
         self.train_acc = MulticlassAccuracy(**accuracy)
         self.val_acc = MulticlassAccuracy(**accuracy)
         self.test_acc = MulticlassAccuracy(**accuracy)
+        # Saved with the weights, so that a resumed run keeps the best accuracy so far.
         self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)
         # Lets Lightning summarise layer shapes and TensorBoard draw the graph.
         self.example_input_array = torch.zeros(1, 1, 28, 28)
 
@@ -69,9 +71,9 @@ class ImageClassifier(LightningModule):
         return self.criterion(logits, y), logits.argmax(dim=1), y
 
     def on_train_start(self) -> None:
-        # The sanity check has already fed the validation metrics; start them afresh.
+        # The sanity check has already fed the validation accuracy; start it afresh.
+        # (val_acc_best never sees the sanity check, and on a resumed run holds the best so far.)
         self.val_acc.reset()
-        self.val_acc_best.reset()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss, preds, targets = self.model_step(batch)

@@ -4,7 +4,9 @@
 ``setup`` only reads them and builds the train/validation split with its own seeded
 generator, so the split is the same on every run and every rank, whatever the global seed.
 Batches come from device-resident tensors by default (``fashion_lit.data.resident``), or
-from the tutorial's ``Dataset`` + ``DataLoader`` with ``resident: false``.
+from the tutorial's ``Dataset`` + ``DataLoader`` with ``resident: false``. Either way the
+training order depends on the run's seed and the epoch alone, so a resumed run sees the
+batches an uninterrupted run would (``fashion_lit.data.sampling``).
 """
 
 import os
@@ -18,7 +20,9 @@ from torchvision.transforms import ToTensor
 
 from fashion_lit.data.acquire import acquire, missing_files, raw_folder
 from fashion_lit.data.facts import CLASSES
-from fashion_lit.data.resident import EpochSampler, ResidentBatches
+from fashion_lit.data.resident import ResidentBatches
+from fashion_lit.data.resumable import ResumableDataLoader
+from fashion_lit.data.sampling import EpochSampler
 
 
 class FashionMNISTDataModule(LightningDataModule):
@@ -30,7 +34,8 @@ class FashionMNISTDataModule(LightningDataModule):
         val_size: training images held out for validation. ``0`` validates on the test
             set every epoch, as the tutorial's loop does.
         split_seed: seeds the train/validation split, and only that.
-        shuffle: reshuffle the training images every epoch (the tutorial does not).
+        shuffle: reshuffle the training images every epoch (the tutorial does not), in an
+            order seeded by the run's seed and the epoch.
         num_workers: DataLoader worker processes (``resident: false`` only).
         resident: keep the images as one uint8 tensor on the training device and cut
             batches by indexing it (fast), instead of the tutorial's DataLoader, which
@@ -115,28 +120,39 @@ class FashionMNISTDataModule(LightningDataModule):
         if dataset is None:
             raise RuntimeError("Call setup() before asking for a dataloader.")
         if self.resident:
-            return self._resident_batches(dataset, shuffle, train)
-        return self._dataloader(dataset, shuffle)
+            device = self._device()
+            images, targets = self._on_device(dataset, device)
+            sampler = self._sampler(len(targets), shuffle, train, device, shard=True)
+            return ResidentBatches(images, targets, self.batch_size, sampler)
+        if train:
+            # Lightning shards a DataLoader across processes itself.
+            sampler = self._sampler(len(dataset), shuffle, train, shard=False)
+            return ResumableDataLoader(dataset, sampler=sampler, **self._dataloader_options())
+        return DataLoader(dataset, **self._dataloader_options())
 
-    def _dataloader(self, dataset: Dataset, shuffle: bool = False) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
+    def _dataloader_options(self) -> dict:
+        return {
+            "batch_size": self.batch_size,
+            "num_workers": self.num_workers,
+            "persistent_workers": self.num_workers > 0,
+        }
 
-    def _resident_batches(self, dataset: Dataset, shuffle: bool, train: bool) -> ResidentBatches:
+    def _device(self) -> torch.device:
         trainer = self.trainer
-        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
-        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
-        images, targets = self._on_device(dataset, device)
+        return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+
+    def _sampler(
+        self, size: int, shuffle: bool, train: bool, device: torch.device | str = "cpu",
+        shard: bool = True,
+    ) -> EpochSampler:
+        trainer = self.trainer
+        # On a resumed run the trainer has restored its epoch before asking for loaders.
+        epoch = trainer.current_epoch if trainer is not None else 0
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer and shard else (0, 1)
         # Training pads so that every rank takes the same number of steps; evaluation
         # does not, so that every image counts exactly once in the metrics.
-        sampler = EpochSampler(len(targets), shuffle, self._shuffle_seed, rank, world_size,
-                               pad=train, device=device)
-        return ResidentBatches(images, targets, self.batch_size, sampler)
+        return EpochSampler(size, shuffle, self._shuffle_seed, epoch, rank, world_size,
+                            pad=train, device=device)
 
     def _on_device(self, dataset: Dataset, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """The uint8 images and labels of ``dataset``, copied to ``device`` once."""
@@ -172,7 +188,7 @@ class FashionMNISTDataModule(LightningDataModule):
                 f"{len(self.test_set)} images, indexed 0 to {len(self.test_set) - 1}."
             )
         # Predictions are few and need their indices: the plain DataLoader path serves.
-        return self._dataloader(WithIndex(Subset(self.test_set, indices), indices))
+        return DataLoader(WithIndex(Subset(self.test_set, indices), indices), **self._dataloader_options())
 
 
 class WithIndex(Dataset):

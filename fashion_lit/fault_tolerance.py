@@ -1,0 +1,133 @@
+"""Training that survives faults: atomic checkpoint files, and a clean stop on Ctrl-C or SIGTERM.
+
+- ``AtomicCheckpointIO`` writes each checkpoint to a hidden temporary file in the same
+  folder and renames it into place, so a process killed mid-write never leaves a
+  truncated file under a ``.ckpt`` name that ``--ckpt_path best|last`` would trust.
+- ``RunCheckpoint`` is Lightning's ModelCheckpoint that also saves ``last.ckpt`` when
+  training is stopped by a signal, so ``fit --ckpt_path last`` continues from the batch
+  where it stopped. The best checkpoint is left as it was.
+- ``clean_stop_on_signals`` makes Ctrl-C do what SIGTERM does in Lightning (finish the
+  current batch, save, exit; a second Ctrl-C interrupts at once) and exits with the
+  shell's status for the signal (130, 143) rather than 0.
+"""
+
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from fsspec.implementations.local import LocalFileSystem
+from lightning.fabric.utilities.cloud_io import get_filesystem
+from lightning.fabric.utilities.types import _PATH
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
+from lightning_utilities.core.rank_zero import rank_zero_only
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Saves local checkpoints atomically: temporary file in the same folder, fsync, rename.
+
+    Lightning's own local save writes into the system's temporary folder and then moves
+    the file; when that folder is on another file system (a tmpfs ``/tmp``, a network
+    mount for the runs), the move is a copy into the final name, which a kill can cut
+    short. A rename within one folder is atomic. Remote paths keep Lightning's behaviour.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        atomic_torch_save(checkpoint, path)
+
+
+def atomic_torch_save(obj: Any, path: _PATH) -> None:
+    """``torch.save(obj, path)`` such that ``path`` holds either its old content or the new one.
+
+    The temporary name starts with a dot and ends in ``.tmp``, so no ``*.ckpt`` pattern
+    matches a file left behind by a killed process.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(obj, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class RunCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint that saves ``last.ckpt`` when training stops on a signal.
+
+    ``ModelCheckpoint(save_on_exception=True)`` would also save on any error (a bug, a NaN
+    check), and under the top-k file name with the previous epoch's score, which reads
+    like a validated checkpoint. Here only a stop by signal saves, and only ``last.ckpt``:
+    Lightning raises its ``SIGTERMException`` between two batches, so the saved state is
+    consistent, and resuming from it continues with the next batch.
+    """
+
+    def on_exception(
+        self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", exception: BaseException
+    ) -> None:
+        if (
+            isinstance(exception, SIGTERMException)
+            and self.save_last
+            and not trainer.sanity_checking
+            and not trainer.fast_dev_run
+            and self._last_global_step_saved != trainer.global_step
+        ):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            rank_zero_info(f"Training stopped by a signal; saved {self.last_model_path}.")
+
+
+@contextmanager
+def clean_stop_on_signals() -> Iterator[None]:
+    """Stop ``fit`` between two batches on Ctrl-C as on SIGTERM, and exit with 128 + signal.
+
+    A KeyboardInterrupt can land anywhere, e.g. half-way through an optimizer step, so a
+    checkpoint saved then would mix two steps. Lightning handles SIGTERM by finishing the
+    current batch first, so the first Ctrl-C is turned into a SIGTERM. Outside training
+    (no handler of Lightning's installed), and on a second Ctrl-C, the usual
+    KeyboardInterrupt applies. Lightning ends a stop by SIGTERM with ``SystemExit(None)``,
+    status 0, which a shell or scheduler would read as success.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    received = signal.SIGTERM
+
+    def stop_after_the_batch(signum: int, frame: Any) -> None:
+        nonlocal received
+        signal.signal(signal.SIGINT, previous)
+        if not callable(signal.getsignal(signal.SIGTERM)):
+            raise KeyboardInterrupt
+        received = signal.SIGINT
+        _say("\nInterrupted: stopping after the current batch and saving last.ckpt "
+             "(press Ctrl-C again to stop at once).")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop_after_the_batch)
+    try:
+        yield
+    except SIGTERMException as stop:
+        raise SystemExit(128 + received) from stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@rank_zero_only
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,68 @@
+"""Checkpoint files are replaced atomically: a kill mid-write leaves the old file intact."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from fashion_lit.checkpoints import read_checkpoint
+from fashion_lit.fault_tolerance import AtomicCheckpointIO, atomic_torch_save
+from tests.conftest import REPO
+
+# Writes half of the new checkpoint, announces it, and waits to be killed.
+KILLED_MID_WRITE = """
+import io, sys, time, torch
+from fashion_lit.fault_tolerance import AtomicCheckpointIO
+
+def half_then_hang(obj, file):
+    buffer = io.BytesIO()
+    real_save(obj, buffer)
+    file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    file.flush()
+    print("HALF WRITTEN", flush=True)
+    time.sleep(60)
+
+real_save, torch.save = torch.save, half_then_hang
+AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(1000)}}, sys.argv[1])
+"""
+
+
+def test_kill_during_a_checkpoint_write_leaves_the_previous_file_intact(tmp_path):
+    target = tmp_path / "checkpoints" / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, target)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen([sys.executable, "-c", KILLED_MID_WRITE, str(target)], env=env,
+                          stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout.readline().strip() == "HALF WRITTEN"
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+    assert torch.equal(read_checkpoint(target)["state_dict"]["w"], torch.zeros(1000))
+    assert [p.name for p in target.parent.glob("*.ckpt")] == ["last.ckpt"]
+
+
+def test_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
+    target = tmp_path / "best.ckpt"
+
+    def fail(obj, file):
+        file.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", fail)
+    try:
+        atomic_torch_save({"w": 1}, target)
+    except KeyboardInterrupt:
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_saves_through_the_atomic_writer_and_leaves_no_temporary_files(run_cli, tiny_args):
+    cli = run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    assert isinstance(cli.trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+    folder = Path(cli.trainer.log_dir) / "checkpoints"
+    assert all(path.suffix == ".ckpt" for path in folder.iterdir())
+    assert len(list(folder.iterdir())) == 2
