@@ -30,6 +30,7 @@ from fashion_lit.checkpoints import (
     resolve_alias,
 )
 from fashion_lit.data import FashionMNISTDataModule
+from fashion_lit.evaluation_images import EvaluationImages
 from fashion_lit.fault_tolerance import RunCheckpoint, clean_stop_on_signals
 from fashion_lit.module import ImageClassifier
 from fashion_lit.prediction import PredictionWriter
@@ -40,9 +41,8 @@ SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     "logger": {
-        "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
-        # No hp_metric placeholder: the real metrics are logged under their own names.
-        "init_args": {"save_dir": ".", "name": RUNS_ROOT, "default_hp_metric": False},
+        "class_path": "fashion_lit.logger.RunLogger",
+        "init_args": {"save_dir": ".", "name": RUNS_ROOT, "log_graph": True},
     },
     "plugins": {"class_path": "fashion_lit.fault_tolerance.AtomicCheckpointIO"},
 }
@@ -53,6 +53,7 @@ class FashionLitCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(EvaluationImages, "evaluation_images")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/acc",
@@ -84,15 +85,17 @@ class FashionLitCLI(LightningCLI):
             parser.error(f"--ckpt_path {given}: {error}")
         # Compared with the model once it is built (instantiate_classes).
         self.ckpt_state_dict = checkpoint["state_dict"]
-        if subcommand == "fit":
-            self._continue_run(config, Path(config.ckpt_path))
+        self._continue_run(subcommand, config, Path(config.ckpt_path))
 
-    def _continue_run(self, config: Namespace, ckpt_path: Path) -> None:
-        """Log a resumed ``fit`` into the run folder its checkpoint belongs to.
+    def _continue_run(self, subcommand: str, config: Namespace, ckpt_path: Path) -> None:
+        """Log into the run folder that the checkpoint belongs to, not a new empty one.
 
-        The logger's ``version`` is set to that folder, and this invocation's config is
-        saved as the first free ``config-resume-N.yaml`` there, since the run's
-        ``config.yaml`` describes how it started and is kept.
+        The logger's ``version`` is set to that folder, so a resumed ``fit`` continues its
+        curves and a ``validate``/``test``/``predict`` adds its results, images and
+        predictions to the run they evaluate. The run's ``config.yaml`` describes how it
+        started and is kept: a resumed fit saves its config as the first free
+        ``config-resume-N.yaml``, an evaluation as ``config-<subcommand>.yaml`` (the
+        latest one replacing the previous).
         """
         run = ckpt_path.parent.parent
         in_a_run = ckpt_path.parent.name == "checkpoints" and (
@@ -102,6 +105,9 @@ class FashionLitCLI(LightningCLI):
         if not in_a_run or init_args is None or "version" not in init_args:
             return
         init_args.version = run.name
+        if subcommand != "fit":
+            self.save_config_kwargs.update(config_filename=f"config-{subcommand}.yaml", overwrite=True)
+            return
         resume = 1
         while (run / f"config-resume-{resume}.yaml").exists():
             resume += 1

@@ -86,12 +86,16 @@ class ImageClassifier(LightningModule):
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def on_train_epoch_end(self) -> None:
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         loss, preds, targets = self.model_step(batch)
         self.val_acc.update(preds, targets)
         self.log("val/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True,
                  batch_size=len(targets))
         self.log("val/acc", self.val_acc, on_epoch=True, prog_bar=True)
+        return {"preds": preds}  # for callbacks such as EvaluationImages
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
@@ -99,11 +103,12 @@ class ImageClassifier(LightningModule):
         self.val_acc_best(self.val_acc.compute())
         self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True)
 
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         loss, preds, targets = self.model_step(batch)
         self.test_acc.update(preds, targets)
         self.log("test/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(targets))
         self.log("test/acc", self.test_acc, on_epoch=True)
+        return {"preds": preds}
 
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
         """Class index and probabilities for each image of the batch.

@@ -1,0 +1,56 @@
+"""The TensorBoard logger of fashion_lit runs.
+
+Lightning's ``TensorBoardLogger`` fills TensorBoard's HPARAMS tab with an ``hp_metric``
+stuck at -1 unless the user logs it by hand (Lightning-AI/pytorch-lightning#7764). This
+one registers the run's real metrics there instead — the best validation accuracy and
+the test accuracy — whose values TensorBoard reads from the scalars logged under those
+names, and lays out train and validation curves on shared charts.
+"""
+
+from argparse import Namespace
+from typing import Any
+
+from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torch.utils.tensorboard.summary import hparams
+
+#: Metrics shown beside the hyperparameters in TensorBoard's HPARAMS tab.
+HPARAMS_METRICS = ("val/acc_best", "val/acc", "val/loss", "test/acc", "test/loss")
+
+#: TensorBoard's CUSTOM SCALARS tab: each chart draws its curves on one set of axes.
+CHARTS = {
+    "fashion_lit": {
+        "loss per epoch": ["Multiline", ["train/loss_epoch", "val/loss"]],
+        "accuracy per epoch": ["Multiline", ["train/acc", "val/acc", "val/acc_best"]],
+    }
+}
+
+
+class RunLogger(TensorBoardLogger):
+    """A ``TensorBoardLogger`` with real metrics in the HPARAMS tab and paired charts.
+
+    Takes the same arguments as Lightning's ``TensorBoardLogger``; ``default_hp_metric``
+    defaults to off, since the real metrics take the placeholder's place.
+    """
+
+    def __init__(self, *args: Any, default_hp_metric: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, default_hp_metric=default_hp_metric, **kwargs)
+        self._charts_written = False
+
+    @rank_zero_only
+    def log_hyperparams(
+        self, params: dict[str, Any] | Namespace, metrics: dict[str, Any] | None = None,
+        step: int | None = None,
+    ) -> None:
+        super().log_hyperparams(params, metrics, step)
+        if metrics is None:
+            # Register the metric names only: their values come from the scalars that the
+            # module logs under the same names, so nothing placeholder-like is written.
+            flat = self._sanitize_params(_flatten_dict(_convert_params(params)))
+            writer = self.experiment._get_file_writer()
+            for summary in hparams(flat, dict.fromkeys(HPARAMS_METRICS, 0.0)):
+                writer.add_summary(summary)
+        if not self._charts_written:
+            self.experiment.add_custom_scalars(CHARTS)
+            self._charts_written = True
