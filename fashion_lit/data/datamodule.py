@@ -1,11 +1,11 @@
 """The FashionMNIST LightningDataModule.
 
-``prepare_data`` acquires the files (once per node, before any process reads them);
-``setup`` only reads them and builds the train/validation split with its own seeded
-generator, so the split is the same on every run and every rank, whatever the global seed.
+``prepare_data`` acquires and fully verifies the files (once per node, before any process
+reads them); ``setup`` only checks them cheaply (header and size), reads them and builds
+the train/validation split with its own seeded generator, so the split is the same on
+every run and every rank, whatever the global seed.
 """
 
-import os
 from collections.abc import Sequence
 
 import torch
@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, random_split
 from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
-from fashion_lit.data.acquire import acquire, missing_files, raw_folder
+from fashion_lit.data.acquire import acquire, check_acquired
 from fashion_lit.data.facts import CLASSES
 
 
@@ -29,9 +29,13 @@ class FashionMNISTDataModule(LightningDataModule):
         split_seed: seeds the train/validation split, and only that.
         shuffle: reshuffle the training images every epoch (the tutorial does not).
         num_workers: DataLoader worker processes.
-        mirror_dirs: local folders holding the ``.gz`` files; by default
-            ``$FASHION_LIT_MIRROR``, else Debian's ``/usr/share/datasets/fashion-mnist``.
-        download: let torchvision download missing files from the internet.
+        sources: where to acquire missing files, in order: folders, ``file://`` or
+            ``http(s)://`` mirrors. By default ``$FASHION_LIT_SOURCES`` (comma-separated),
+            else Debian's ``/usr/share/datasets/fashion-mnist`` then torchvision's mirror.
+        checksums: a JSON manifest of the expected files, for a data set of one's own in
+            FashionMNIST's format (see ``fashion_lit.data.checksums``); by default the real
+            FashionMNIST's.
+        download: let http(s) sources be used; ``false`` never touches the network.
         predict_indices: the test images to predict (all of them by default).
     """
 
@@ -45,7 +49,8 @@ class FashionMNISTDataModule(LightningDataModule):
         split_seed: int = 42,
         shuffle: bool = True,
         num_workers: int = 0,
-        mirror_dirs: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+        checksums: str | None = None,
         download: bool = True,
         predict_indices: list[int] | None = None,
     ) -> None:
@@ -59,7 +64,8 @@ class FashionMNISTDataModule(LightningDataModule):
         self.split_seed = split_seed
         self.shuffle = shuffle
         self.num_workers = num_workers
-        self.mirror_dirs = mirror_dirs
+        self.sources = sources
+        self.checksums = checksums
         self.download = download
         self.predict_indices = predict_indices
         self.train_set: Dataset | None = None
@@ -71,18 +77,12 @@ class FashionMNISTDataModule(LightningDataModule):
         return len(self.classes)
 
     def prepare_data(self) -> None:
-        acquire(self.data_dir, self.mirror_dirs, self.download)
+        acquire(self.data_dir, self.sources, self.download, self.checksums)
 
     def setup(self, stage: str | None = None) -> None:
         if self.test_set is not None:  # already built: keep the same split
             return
-        missing = missing_files(self.data_dir)
-        if missing:
-            raise FileNotFoundError(
-                f"FashionMNIST files are missing from {raw_folder(self.data_dir)}: "
-                f"{', '.join(f.name for f in missing)}. Run `make data` (or the "
-                "datamodule's prepare_data) to acquire them; setup never downloads."
-            )
+        check_acquired(self.data_dir, self.checksums)
         full_train = FashionMNIST(self.data_dir, train=True, transform=ToTensor())
         self.test_set = FashionMNIST(self.data_dir, train=False, transform=ToTensor())
         if self.val_size >= len(full_train):
