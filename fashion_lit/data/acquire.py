@@ -111,8 +111,9 @@ def acquire(
 
     Args:
         data_dir: the data root (``FashionMNIST/raw`` is created below it).
-        sources: folders, ``file://`` or ``http(s)://`` mirrors, tried in order;
-            ``None`` means :func:`default_sources`.
+        sources: folders, ``file://`` or ``http(s)://`` mirrors, tried in order; by
+            default ``$FASHION_LIT_SOURCES`` (comma-separated), else Debian's folder then
+            torchvision's mirror.
         download: whether http(s) sources may be used; ``False`` never touches the network.
         checksums: a JSON manifest of the expected files (see
             :mod:`fashion_lit.data.checksums`); ``None`` means the real FashionMNIST.
