@@ -2,7 +2,8 @@
 
 Every CLI test starts from ``tiny_args``: a run on a few hundred generated 28×28 images
 whose class is drawn into the picture (a bright band at a class-dependent height), so
-that a single epoch learns something and the tests run in seconds.
+that a single epoch learns something and the tests run in seconds. The tiny set is
+verified like the real one, against its own checksum manifest.
 """
 
 import gzip
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from fashion_lit.cli import cli_main
+from fashion_lit.data.checksums import write_checksums
 
 TINY_TRAIN, TINY_TEST, TINY_VAL = 640, 160, 128
 REPO = Path(__file__).resolve().parents[1]
@@ -42,17 +44,30 @@ def tiny_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_tiny_mirror(folder: Path) -> Path:
-    """A folder laid out like Debian's: the four FashionMNIST ``.gz`` files."""
+    """A folder laid out like Debian's: the four FashionMNIST ``.gz`` files.
+
+    Beside them: ``decompressed/``, the same files decompressed, and ``checksums.json``,
+    their manifest.
+    """
     for prefix, count, seed in (("train", TINY_TRAIN, 1), ("t10k", TINY_TEST, 2)):
         images, labels = tiny_images(count, seed)
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+        for name, array in ((f"{prefix}-images-idx3-ubyte", images),
+                            (f"{prefix}-labels-idx1-ubyte", labels)):
+            write_idx(folder / f"{name}.gz", array)
+            write_idx(folder / "decompressed" / name, array, compress=False)
+    write_checksums(folder / "decompressed", folder / "checksums.json")
     return folder
 
 
 @pytest.fixture(scope="session")
 def tiny_mirror(tmp_path_factory) -> Path:
     return write_tiny_mirror(tmp_path_factory.mktemp("mirror"))
+
+
+@pytest.fixture(scope="session")
+def tiny_checksums(tiny_mirror) -> Path:
+    """The manifest that verifies the tiny data set (``data.checksums``)."""
+    return tiny_mirror / "checksums.json"
 
 
 @pytest.fixture
@@ -63,10 +78,11 @@ def workdir(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def tiny_args(tiny_mirror, workdir) -> list[str]:
+def tiny_args(tiny_mirror, tiny_checksums, workdir) -> list[str]:
     """Options that point any subcommand at the tiny data set, on the CPU, quietly."""
     return [
-        f"--data.mirror_dirs=[{tiny_mirror}]",
+        f"--data.sources=[{tiny_mirror}]",
+        f"--data.checksums={tiny_checksums}",
         "--data.download=false",
         f"--data.val_size={TINY_VAL}",
         "--data.batch_size=32",

@@ -1,57 +1,36 @@
-"""The DataModule: acquisition from a local mirror, a stable split, tutorial-shaped batches."""
-
-import gzip
+"""The DataModule: a stable split and tutorial-shaped batches (acquisition: test_acquire.py)."""
 
 import pytest
 import torch
+from lightning.pytorch import seed_everything
 
-from fashion_lit.data import CLASSES, DataNotFoundError, FashionMNISTDataModule, acquire
-from fashion_lit.data.acquire import MIRROR_ENV, raw_folder
+from fashion_lit.data import CLASSES, DataNotFoundError, FashionMNISTDataModule
+from fashion_lit.data.acquire import raw_folder
 from fashion_lit.data.facts import FILES
 from tests.conftest import TINY_TEST, TINY_TRAIN, TINY_VAL
 
 
 @pytest.fixture
-def datamodule(tiny_mirror, tmp_path) -> FashionMNISTDataModule:
+def datamodule(tiny_mirror, tiny_checksums, tmp_path) -> FashionMNISTDataModule:
     dm = FashionMNISTDataModule(
-        data_dir=str(tmp_path / "data"), mirror_dirs=[str(tiny_mirror)], download=False,
-        val_size=TINY_VAL, batch_size=32,
+        data_dir=str(tmp_path / "data"), sources=[str(tiny_mirror)], checksums=str(tiny_checksums),
+        download=False, val_size=TINY_VAL, batch_size=32,
     )
     dm.prepare_data()
     dm.setup("fit")
     return dm
 
 
-def test_prepare_data_decompresses_the_mirrors_files(tiny_mirror, tmp_path):
-    raw = acquire(tmp_path / "data", [tiny_mirror], download=False)
-    assert raw == raw_folder(tmp_path / "data")
-    for file in FILES:
-        with gzip.open(tiny_mirror / file.archive, "rb") as archive:
-            assert (raw / file.name).read_bytes() == archive.read()
+def reading(datamodule: FashionMNISTDataModule, **options) -> FashionMNISTDataModule:
+    """Another DataModule over the same acquired files, with other options."""
+    return FashionMNISTDataModule(data_dir=datamodule.data_dir, checksums=datamodule.checksums,
+                                  download=False, **options)
 
 
-def test_mirror_folder_can_come_from_the_environment(tiny_mirror, tmp_path, monkeypatch):
-    monkeypatch.setenv(MIRROR_ENV, str(tiny_mirror))
-    raw = acquire(tmp_path / "data", download=False)
-    assert all((raw / file.name).is_file() for file in FILES)
-
-
-def test_missing_data_error_names_folders_files_and_fix(tmp_path):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(DataNotFoundError) as error:
-        acquire(tmp_path / "data", [empty], download=False)
-    message = str(error.value)
-    assert str(raw_folder(tmp_path / "data")) in message
-    assert str(empty) in message
-    assert all(file.archive in message for file in FILES)
-    assert "apt-get install dataset-fashion-mnist" in message
-    assert "data.download: false" in message
-
-
-def test_setup_never_acquires(tiny_mirror, tmp_path):
-    dm = FashionMNISTDataModule(data_dir=str(tmp_path / "data"), mirror_dirs=[str(tiny_mirror)])
-    with pytest.raises(FileNotFoundError, match="setup never downloads"):
+def test_setup_never_acquires(tiny_mirror, tiny_checksums, tmp_path):
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path / "data"), sources=[str(tiny_mirror)],
+                                checksums=str(tiny_checksums))
+    with pytest.raises(DataNotFoundError, match="setup never downloads"):
         dm.setup("fit")
     assert not raw_folder(tmp_path / "data").exists()
 
@@ -75,11 +54,10 @@ def test_setup_twice_keeps_the_same_split(datamodule):
     assert list(datamodule.val_set.indices) == before
 
 
-def test_split_depends_on_split_seed_only(datamodule, tiny_mirror):
-    def split(seed_everything: int, split_seed: int) -> list[int]:
-        torch.manual_seed(seed_everything)
-        dm = FashionMNISTDataModule(data_dir=datamodule.data_dir, val_size=TINY_VAL,
-                                    split_seed=split_seed, download=False)
+def test_split_moves_with_split_seed_not_with_the_global_seed(datamodule):
+    def split(global_seed: int, split_seed: int) -> list[int]:
+        seed_everything(global_seed)
+        dm = reading(datamodule, val_size=TINY_VAL, split_seed=split_seed)
         dm.setup("fit")
         return list(dm.val_set.indices)
 
@@ -96,14 +74,14 @@ def test_batches_are_float_images_in_unit_range_with_int_labels(datamodule):
 
 
 def test_no_validation_split_validates_on_the_test_set(datamodule):
-    dm = FashionMNISTDataModule(data_dir=datamodule.data_dir, val_size=0, download=False)
+    dm = reading(datamodule, val_size=0)
     dm.setup("fit")
     assert dm.val_set is dm.test_set
     assert len(dm.train_set) == TINY_TRAIN
 
 
 def test_validation_size_must_leave_training_images(datamodule):
-    dm = FashionMNISTDataModule(data_dir=datamodule.data_dir, val_size=TINY_TRAIN, download=False)
+    dm = reading(datamodule, val_size=TINY_TRAIN)
     with pytest.raises(ValueError, match="data.val_size"):
         dm.setup("fit")
 

@@ -13,15 +13,18 @@ from tests.conftest import TINY_TRAIN, TINY_VAL
 
 def datamodule(data_dir, resident: bool, shuffle: bool) -> FashionMNISTDataModule:
     dm = FashionMNISTDataModule(data_dir=str(data_dir), resident=resident, shuffle=shuffle,
-                                val_size=TINY_VAL, batch_size=32, download=False)
+                                val_size=TINY_VAL, batch_size=32, download=False,
+                                checksums=str(data_dir / "checksums.json"))
     dm.setup("fit")
     return dm
 
 
 @pytest.fixture
-def data_dir(tiny_mirror, tmp_path):
-    dm = FashionMNISTDataModule(data_dir=str(tmp_path), mirror_dirs=[str(tiny_mirror)], download=False)
+def data_dir(tiny_mirror, tiny_checksums, tmp_path):
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path), sources=[str(tiny_mirror)],
+                                checksums=str(tiny_checksums), download=False)
     dm.prepare_data()
+    (tmp_path / "checksums.json").write_bytes(tiny_checksums.read_bytes())
     return tmp_path
 
 

@@ -1,16 +1,20 @@
 """``python -m fashion_lit.data``: acquire the FashionMNIST files, nothing else.
 
-    python -m fashion_lit.data                            # into data/: mirrors, then download
+    python -m fashion_lit.data                            # into data/, from the default sources
     python -m fashion_lit.data --data_dir data --download false
+    python -m fashion_lit.data --sources '[/srv/mirror, https://example.org/fashion/]'
 """
 
 from jsonargparse import CLI
 
-from fashion_lit.data.acquire import acquire
+from fashion_lit.data.acquire import DataNotFoundError, DataVerificationError, acquire
 
 
 def main(args: list[str] | None = None) -> None:
-    folder = CLI(acquire, args=args, prog="python -m fashion_lit.data")
+    try:
+        folder = CLI(acquire, args=args, prog="python -m fashion_lit.data")
+    except (DataNotFoundError, DataVerificationError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from error
     print(f"FashionMNIST files are in {folder}")
 
 

@@ -1,15 +1,15 @@
 """The FashionMNIST LightningDataModule.
 
-``prepare_data`` acquires the files (once per node, before any process reads them);
-``setup`` only reads them and builds the train/validation split with its own seeded
-generator, so the split is the same on every run and every rank, whatever the global seed.
+``prepare_data`` acquires and fully verifies the files (once per node, before any process
+reads them); ``setup`` only checks them cheaply (header and size), reads them and builds
+the train/validation split with its own seeded generator, so the split is the same on
+every run and every rank, whatever the global seed.
 Batches come from device-resident tensors by default (``fashion_lit.data.resident``), or
 from the tutorial's ``Dataset`` + ``DataLoader`` with ``resident: false``. Either way the
 training order depends on the run's seed and the epoch alone, so a resumed run sees the
 batches an uninterrupted run would (``fashion_lit.data.sampling``).
 """
 
-import os
 from collections.abc import Sequence
 
 import torch
@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, random_split
 from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
-from fashion_lit.data.acquire import acquire, missing_files, raw_folder
+from fashion_lit.data.acquire import acquire, check_acquired
 from fashion_lit.data.facts import CLASSES
 from fashion_lit.data.resident import ResidentBatches
 from fashion_lit.data.resumable import ResumableDataLoader
@@ -40,9 +40,13 @@ class FashionMNISTDataModule(LightningDataModule):
         resident: keep the images as one uint8 tensor on the training device and cut
             batches by indexing it (fast), instead of the tutorial's DataLoader, which
             converts every image in Python on every epoch (slow, kept for comparison).
-        mirror_dirs: local folders holding the ``.gz`` files; by default
-            ``$FASHION_LIT_MIRROR``, else Debian's ``/usr/share/datasets/fashion-mnist``.
-        download: let torchvision download missing files from the internet.
+        sources: where to acquire missing files, in order: folders, ``file://`` or
+            ``http(s)://`` mirrors. By default ``$FASHION_LIT_SOURCES`` (comma-separated),
+            else Debian's ``/usr/share/datasets/fashion-mnist`` then torchvision's mirror.
+        checksums: a JSON manifest of the expected files, for a data set of one's own in
+            FashionMNIST's format (see ``fashion_lit.data.checksums``); by default the real
+            FashionMNIST's.
+        download: let http(s) sources be used; ``false`` never touches the network.
         predict_indices: the test images to predict (all of them by default).
     """
 
@@ -57,7 +61,8 @@ class FashionMNISTDataModule(LightningDataModule):
         shuffle: bool = True,
         num_workers: int = 0,
         resident: bool = True,
-        mirror_dirs: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+        checksums: str | None = None,
         download: bool = True,
         predict_indices: list[int] | None = None,
     ) -> None:
@@ -72,7 +77,8 @@ class FashionMNISTDataModule(LightningDataModule):
         self.shuffle = shuffle
         self.num_workers = num_workers
         self.resident = resident
-        self.mirror_dirs = mirror_dirs
+        self.sources = sources
+        self.checksums = checksums
         self.download = download
         self.predict_indices = predict_indices
         self.train_set: Dataset | None = None
@@ -86,20 +92,14 @@ class FashionMNISTDataModule(LightningDataModule):
         return len(self.classes)
 
     def prepare_data(self) -> None:
-        acquire(self.data_dir, self.mirror_dirs, self.download)
+        acquire(self.data_dir, self.sources, self.download, self.checksums)
 
     def setup(self, stage: str | None = None) -> None:
         if self.test_set is not None:  # already built: keep the same split
             return
         # The seed_everything seed (or torch's own), so that shuffling follows the config.
         self._shuffle_seed = torch.initial_seed()
-        missing = missing_files(self.data_dir)
-        if missing:
-            raise FileNotFoundError(
-                f"FashionMNIST files are missing from {raw_folder(self.data_dir)}: "
-                f"{', '.join(f.name for f in missing)}. Run `make data` (or the "
-                "datamodule's prepare_data) to acquire them; setup never downloads."
-            )
+        check_acquired(self.data_dir, self.checksums)
         full_train = FashionMNIST(self.data_dir, train=True, transform=ToTensor())
         self.test_set = FashionMNIST(self.data_dir, train=False, transform=ToTensor())
         if self.val_size >= len(full_train):

@@ -1,0 +1,191 @@
+"""Acquisition: the chain of sources, the network, concurrent and killed acquisitions."""
+
+import gzip
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from fashion_lit.data import DataNotFoundError, acquire
+from fashion_lit.data.acquire import DEFAULT_SOURCES, SOURCES_ENV, default_sources, raw_folder
+from fashion_lit.data.checksums import load_checksums
+from fashion_lit.data.facts import DEBIAN_DIR, UPSTREAM_MIRRORS
+from fashion_lit.data.verify import sha256_of
+from tests.http_mirror import MirrorServer
+
+
+def assert_verified(raw: Path, checksums: Path) -> None:
+    """The four files are in place with the manifest's hashes, and nothing half-written."""
+    for file in load_checksums(checksums):
+        assert sha256_of(raw / file.name) == file.sha256, file.name
+    assert not list(raw.glob(".*.part"))
+
+
+def start_acquire(data_dir: Path, source: str, checksums: Path) -> multiprocessing.Process:
+    """``acquire`` in another process, as a DDP rank or a second terminal would run it.
+
+    Forked, so that it starts at once instead of importing torch again.
+    """
+    process = multiprocessing.get_context("fork").Process(
+        target=acquire, args=(data_dir, [source]), kwargs={"checksums": checksums, "timeout": 10}
+    )
+    process.start()
+    return process
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_folder_of_gz_files_is_decompressed_into_torchvisions_layout(
+        tiny_mirror, tiny_checksums, tmp_path):
+    raw = acquire(tmp_path / "data", [tiny_mirror], download=False, checksums=tiny_checksums)
+    assert raw == raw_folder(tmp_path / "data") == tmp_path / "data" / "FashionMNIST" / "raw"
+    for file in load_checksums(tiny_checksums):
+        with gzip.open(tiny_mirror / file.archive, "rb") as archive:
+            assert (raw / file.name).read_bytes() == archive.read()
+    assert_verified(raw, tiny_checksums)
+
+
+def test_a_folder_of_decompressed_files_and_a_file_url_are_sources(
+        tiny_mirror, tiny_checksums, tmp_path):
+    for name, source in (("plain", tiny_mirror / "decompressed"), ("url", tiny_mirror.as_uri())):
+        raw = acquire(tmp_path / name, [source], download=False, checksums=tiny_checksums)
+        assert_verified(raw, tiny_checksums)
+
+
+def test_acquired_files_are_readable_by_others(tiny_mirror, tiny_checksums, tmp_path):
+    raw = acquire(tmp_path / "data", [tiny_mirror], download=False, checksums=tiny_checksums)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert all((path.stat().st_mode & 0o666) == 0o666 & ~umask for path in raw.glob("*-ubyte"))
+
+
+def test_sources_come_from_the_environment_in_order(tiny_mirror, tiny_checksums, tmp_path,
+                                                    monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv(SOURCES_ENV, f"{empty}, {tiny_mirror}")
+    assert default_sources() == [str(empty), str(tiny_mirror)]
+    assert_verified(acquire(tmp_path / "data", download=False, checksums=tiny_checksums),
+                    tiny_checksums)
+
+
+def test_default_sources_are_debians_folder_then_torchvisions_mirror(monkeypatch):
+    monkeypatch.delenv(SOURCES_ENV, raising=False)
+    assert default_sources() == list(DEFAULT_SOURCES) == [DEBIAN_DIR, *UPSTREAM_MIRRORS]
+    assert UPSTREAM_MIRRORS[0].startswith("http")
+
+
+def test_an_http_mirror_is_a_source(tiny_mirror, tiny_checksums, tmp_path):
+    with MirrorServer(tiny_mirror) as server:
+        raw = acquire(tmp_path / "data", [server.url], checksums=tiny_checksums)
+    assert_verified(raw, tiny_checksums)
+    assert sorted(server.requests) == sorted(f.archive for f in load_checksums(tiny_checksums))
+
+
+@pytest.mark.parametrize("fault", ["404", "500", "close", "short"])
+def test_a_failing_http_mirror_gives_way_to_the_next_source(
+        fault, tiny_mirror, tiny_checksums, tmp_path, capsys):
+    with MirrorServer(tiny_mirror, fault=fault) as server:
+        raw = acquire(tmp_path / "data", [server.url, tiny_mirror], checksums=tiny_checksums,
+                      retries=0)
+    assert_verified(raw, tiny_checksums)
+    assert server.requests
+    assert f"from {tiny_mirror}" in capsys.readouterr().err
+
+
+def test_a_transient_http_failure_is_retried(tiny_mirror, tiny_checksums, tmp_path, capsys):
+    with MirrorServer(tiny_mirror, faults=["500", "short"]) as server:
+        raw = acquire(tmp_path / "data", [server.url], checksums=tiny_checksums, retries=2)
+    assert_verified(raw, tiny_checksums)
+    assert len(server.requests) == 4 + 2
+
+
+def test_an_unreachable_mirror_fails_quickly_with_the_offline_message(tiny_checksums, tmp_path):
+    url = f"http://127.0.0.1:{unused_port()}/"
+    started = time.monotonic()
+    with pytest.raises(DataNotFoundError) as error:
+        acquire(tmp_path / "data", [url], checksums=tiny_checksums, timeout=2, retries=1)
+    assert time.monotonic() - started < 10
+    message = str(error.value)
+    assert f"  - {url}: unreachable: " in message
+    assert all(f.archive in message for f in load_checksums(tiny_checksums))
+    assert f"copy them into {raw_folder(tmp_path / 'data')}" in message
+
+
+def test_a_silent_mirror_times_out(tiny_checksums, tmp_path):
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        started = time.monotonic()
+        with pytest.raises(DataNotFoundError, match="timed out"):
+            acquire(tmp_path / "data", [url], checksums=tiny_checksums, timeout=0.5, retries=0)
+    assert time.monotonic() - started < 10
+
+
+def test_download_false_never_touches_the_network(tiny_mirror, tiny_checksums, tmp_path):
+    with MirrorServer(tiny_mirror) as server:
+        with pytest.raises(DataNotFoundError) as error:
+            acquire(tmp_path / "data", [server.url], download=False, checksums=tiny_checksums)
+    assert server.requests == []
+    assert "skipped: downloading is off (data.download: false)" in str(error.value)
+
+
+def test_missing_data_error_names_the_folders_the_files_and_the_fix(tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataNotFoundError) as error:
+        acquire(tmp_path / "data", [empty, "https://mirror.invalid/fashion"], download=False)
+    message = str(error.value)
+    assert str(raw_folder(tmp_path / "data")) in message
+    assert f"{empty}: not there" in message
+    assert "https://mirror.invalid/fashion: skipped" in message
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert name in message
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert SOURCES_ENV in message
+
+
+def test_a_source_that_is_no_folder_or_url_is_named(tmp_path):
+    with pytest.raises(ValueError, match="'ftp://mirror/' is neither a folder nor"):
+        acquire(tmp_path / "data", ["ftp://mirror/"], download=False)
+
+
+def test_two_processes_acquiring_into_one_empty_folder_both_end_verified(
+        tiny_mirror, tiny_checksums, tmp_path):
+    data = tmp_path / "data"
+    with MirrorServer(tiny_mirror, delay=0.3) as server:
+        processes = [start_acquire(data, server.url, tiny_checksums) for _ in range(2)]
+        for process in processes:
+            process.join(timeout=60)
+    assert [process.exitcode for process in processes] == [0, 0]
+    assert_verified(raw_folder(data), tiny_checksums)
+    assert len(server.requests) == 4  # the second process found the files verified
+
+
+def test_an_acquisition_killed_half_way_leaves_nothing_trusted_and_a_rerun_completes(
+        tiny_mirror, tiny_checksums, tmp_path):
+    data, raw = tmp_path / "data", raw_folder(tmp_path / "data")
+    with MirrorServer(tiny_mirror, fault="stall") as server:
+        process = start_acquire(data, server.url, tiny_checksums)
+        try:
+            assert server.stalled.wait(30), "the acquisition never started downloading"
+            deadline = time.monotonic() + 10
+            while not list(raw.glob(".*.part")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            process.kill()  # SIGKILL: no cleanup code runs
+            process.join(timeout=30)
+    assert process.exitcode == -signal.SIGKILL
+    assert list(raw.glob(".*.part")), "killed before it began writing"
+    assert not list(raw.glob("*-ubyte"))
+    assert_verified(acquire(data, [tiny_mirror], checksums=tiny_checksums), tiny_checksums)
