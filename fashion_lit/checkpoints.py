@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 
 LAST = "last.ckpt"
+#: The folder of the run folders, as the CLI's TensorBoardLogger lays them out.
+RUNS_ROOT = "lightning_logs"
 
 
 class CheckpointNotFoundError(FileNotFoundError):

@@ -5,6 +5,7 @@ lightning-hydra-template, so it stays a plain ``nn.Module`` that can be tested, 
 and loaded alone. Train, validation and test steps share one ``model_step``.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from fashion_lit.network import NeuralNetwork
+from fashion_lit.weights import check_fits, load_weights
 
 
 class ImageClassifier(LightningModule):
@@ -26,6 +28,8 @@ class ImageClassifier(LightningModule):
             PyTorch's default learning rate 1e-3, is the tutorial's. In a config it is a
             class path with its arguments, e.g. ``torch.optim.AdamW`` with ``lr: 3e-4``.
         num_classes: the number of output classes of ``net``.
+        weights: a state_dict file to load into ``net``, such as the tutorial's
+            ``model.pth`` (a Lightning checkpoint works too).
     """
 
     def __init__(
@@ -33,11 +37,16 @@ class ImageClassifier(LightningModule):
         net: nn.Module | None = None,
         optimizer: OptimizerCallable = torch.optim.SGD,
         num_classes: int = 10,
+        weights: str | None = None,
     ) -> None:
         super().__init__()
-        # The network is saved with the weights; only plain values go into hparams.
-        self.save_hyperparameters(ignore=["net"])
+        # The network is saved with the weights; only plain values go into hparams. The
+        # weights file is not one of them: a checkpoint already holds the weights, and
+        # reloading it must not depend on that file still being there.
+        self.save_hyperparameters(ignore=["net", "weights"])
         self.net = net if net is not None else NeuralNetwork()
+        if weights is not None:
+            load_weights(self.net, weights)
         self.optimizer_factory = optimizer
         self.criterion = nn.CrossEntropyLoss()
         self.train_acc = MulticlassAccuracy(num_classes=num_classes, average="micro")
@@ -55,6 +64,12 @@ class ImageClassifier(LightningModule):
         x, y = batch
         logits = self(x)
         return self.criterion(logits, y), logits.argmax(dim=1), y
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Called before the weights are loaded: a checkpoint of another architecture
+        # fails here with the first mismatching key instead of PyTorch's full list.
+        ckpt_path = self._trainer.ckpt_path if self._trainer is not None else None
+        check_fits(self.state_dict(), checkpoint["state_dict"], ckpt_path or "the checkpoint")
 
     def on_train_start(self) -> None:
         # The sanity check has already fed the validation metrics; start them afresh.
@@ -89,14 +104,17 @@ class ImageClassifier(LightningModule):
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
         """Class index and probabilities for each image of the batch.
 
-        The batch is images alone, or ``(images, targets)``, or ``(images, targets,
-        indices)``; targets and indices are passed through so that a writer can show them.
+        The batch is images alone, ``(images, targets)``, ``(images, targets, indices)``,
+        or a dict with ``image`` and what identifies each (``target``, ``index``,
+        ``path``); all but the images is passed through so that a writer can show it.
         """
-        x, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
+        if isinstance(batch, Mapping):
+            x, extras = batch["image"], {k: v for k, v in batch.items() if k != "image"}
+        else:
+            x, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
+            extras = dict(zip(("target", "index"), rest))
         probabilities = self(x).softmax(dim=1)
-        output = {"class_index": probabilities.argmax(dim=1), "probabilities": probabilities}
-        output.update(zip(("target", "index"), rest))
-        return output
+        return {"class_index": probabilities.argmax(dim=1), "probabilities": probabilities, **extras}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())

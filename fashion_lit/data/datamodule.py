@@ -16,6 +16,7 @@ from torchvision.transforms import ToTensor
 
 from fashion_lit.data.acquire import acquire, missing_files, raw_folder
 from fashion_lit.data.facts import CLASSES
+from fashion_lit.images import ImageFiles
 
 
 class FashionMNISTDataModule(LightningDataModule):
@@ -33,6 +34,9 @@ class FashionMNISTDataModule(LightningDataModule):
             ``$FASHION_LIT_MIRROR``, else Debian's ``/usr/share/datasets/fashion-mnist``.
         download: let torchvision download missing files from the internet.
         predict_indices: the test images to predict (all of them by default).
+        predict_paths: image files and folders of PNG/JPEG files to predict instead of
+            test images; they are converted as in :mod:`fashion_lit.images`, and
+            predicting them needs no FashionMNIST files.
     """
 
     classes: tuple[str, ...] = CLASSES
@@ -48,10 +52,13 @@ class FashionMNISTDataModule(LightningDataModule):
         mirror_dirs: Sequence[str] | None = None,
         download: bool = True,
         predict_indices: list[int] | None = None,
+        predict_paths: list[str] | None = None,
     ) -> None:
         super().__init__()
         if val_size < 0:
             raise ValueError(f"data.val_size must be 0 or more, got {val_size}.")
+        if predict_indices is not None and predict_paths is not None:
+            raise ValueError("Give data.predict_indices or data.predict_paths, not both.")
         self.save_hyperparameters()
         self.data_dir = data_dir
         self.batch_size = batch_size
@@ -62,6 +69,8 @@ class FashionMNISTDataModule(LightningDataModule):
         self.mirror_dirs = mirror_dirs
         self.download = download
         self.predict_indices = predict_indices
+        self.predict_paths = predict_paths
+        self.image_files: ImageFiles | None = None
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
@@ -70,10 +79,19 @@ class FashionMNISTDataModule(LightningDataModule):
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def _predicts_image_files(self, stage: str | None) -> bool:
+        return self.predict_paths is not None and stage == "predict"
+
     def prepare_data(self) -> None:
+        if self.trainer is not None and self._predicts_image_files(self.trainer.state.fn):
+            return
         acquire(self.data_dir, self.mirror_dirs, self.download)
 
     def setup(self, stage: str | None = None) -> None:
+        if self._predicts_image_files(stage):
+            if self.image_files is None:
+                self.image_files = ImageFiles(self.predict_paths)
+            return
         if self.test_set is not None:  # already built: keep the same split
             return
         missing = missing_files(self.data_dir)
@@ -120,6 +138,8 @@ class FashionMNISTDataModule(LightningDataModule):
         return self._loader(self.test_set)
 
     def predict_dataloader(self) -> DataLoader:
+        if self.predict_paths is not None:
+            return self._loader(self.image_files)
         if self.test_set is None:
             raise RuntimeError("Call setup() before asking for a dataloader.")
         indices = self.predict_indices
