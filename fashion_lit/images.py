@@ -41,7 +41,8 @@ def find_images(paths: Sequence[str | os.PathLike]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                raise ImageError(f"{path} holds no PNG or JPEG files ({', '.join(IMAGE_SUFFIXES)}).")
+                suffixes = ", ".join(IMAGE_SUFFIXES)
+                raise ImageError(f"{path} holds no PNG or JPEG files ({suffixes}).")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -81,7 +82,9 @@ def load_image(path: str | os.PathLike) -> Tensor:
     except FileNotFoundError as error:
         raise ImageError(f"{path}: no such file.") from error
     except UnidentifiedImageError as error:
-        raise ImageError(f"{path} is not an image that Pillow can read; give PNG or JPEG files.") from error
+        raise ImageError(
+            f"{path} is not an image that Pillow can read; give PNG or JPEG files."
+        ) from error
     except OSError as error:  # unreadable (permissions) or damaged (truncated data)
         raise ImageError(f"Cannot read the image {path}: {error}.") from error
 

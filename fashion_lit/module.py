@@ -112,9 +112,10 @@ class ImageClassifier(LightningModule):
             x, extras = batch["image"], {k: v for k, v in batch.items() if k != "image"}
         else:
             x, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
-            extras = dict(zip(("target", "index"), rest))
+            extras = dict(zip(("target", "index"), rest, strict=False))
         probabilities = self(x).softmax(dim=1)
-        return {"class_index": probabilities.argmax(dim=1), "probabilities": probabilities, **extras}
+        predicted = probabilities.argmax(dim=1)
+        return {"class_index": predicted, "probabilities": probabilities, **extras}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())

@@ -136,7 +136,7 @@ class PredictionWriter(BasePredictionWriter):
         # the first (and only) entry of a per-dataloader list.
         indices = batch_indices[0] if batch_indices else []
         rows = []
-        for batch, positions in zip(predictions, indices or [None] * len(predictions)):
+        for batch, positions in zip(predictions, indices or [None] * len(predictions), strict=True):
             if not positions:  # not tracked (a custom sampler): batches come in order
                 positions = range(len(rows), len(rows) + len(batch["class_index"]))
             rows.extend(prediction_rows(batch, positions, classes))

@@ -1,4 +1,4 @@
-"""``python -m fashion_lit export``: the tutorial's model.pth, and a program that needs no fashion_lit."""
+"""``python -m fashion_lit export``: the tutorial's model.pth, and a program without fashion_lit."""
 
 import subprocess
 import sys

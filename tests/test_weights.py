@@ -92,7 +92,7 @@ def test_state_dict_with_missing_keys_names_the_first_one(tmp_path):
     state_dict = NeuralNetwork().state_dict()
     del state_dict["linear_relu_stack.4.bias"]
     torch.save(state_dict, tmp_path / "partial.pth")
-    with pytest.raises(CheckpointError, match=r"it has no linear_relu_stack\.4\.bias \(shape \[10\]"):
+    with pytest.raises(CheckpointError, match=r"has no linear_relu_stack\.4\.bias \(shape \[10\]"):
         load_weights(NeuralNetwork(), tmp_path / "partial.pth")
 
 
