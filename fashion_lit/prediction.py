@@ -80,9 +80,8 @@ def in_input_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[dict[str,
 def write_rows(rows: Sequence[dict[str, Any]], path: Path, format: Format) -> None:
     """Write ``rows`` to ``path`` as CSV or JSON, atomically."""
     with replaced_atomically(path) as tmp, open(tmp, "w", newline="") as out:
-        if format == "json":
-            json.dump(list(rows), out, indent=1)
-            out.write("\n")
+        if format == "json":  # a list of objects, one per line
+            out.write("[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n")
             return
         writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["index"])
         writer.writeheader()
@@ -149,7 +148,7 @@ class PredictionWriter(BasePredictionWriter):
         if len(ordered) <= self.print_limit:
             for row in ordered:
                 print(tutorial_line(row))
-        print(f"Wrote {len(ordered)} predictions to {path}")
+        print(f"Wrote {len(ordered)} prediction{'s' if len(ordered) != 1 else ''} to {path}")
 
     def output_path(self, trainer: Trainer) -> Path:
         if self.output:
