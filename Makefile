@@ -12,7 +12,7 @@ RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast parity bench predict tensorboard clean
+.PHONY: help install data fit test test-fast parity bench predict export tensorboard clean
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ bench: data ## Time training epochs: the plain tutorial loop against fashion_lit
 
 predict: install ## Predict test image 0 with the best checkpoint of the latest run
 	$(PY) -m fashion_lit predict --config $(CONFIG) --ckpt_path best --data.predict_indices '[0]'
+
+export: install ## Export the best checkpoint of the latest run to model.pth and model.pt2
+	$(PY) -m fashion_lit export --ckpt_path best
 
 tensorboard: install ## Watch the runs in lightning_logs/ at http://localhost:6006
 	$(VENV)/bin/tensorboard --logdir lightning_logs --host localhost --port 6006

@@ -21,17 +21,23 @@ import torch
 from torch import Tensor, nn
 
 LAST = "last.ckpt"
+#: The folder of the run folders, as the CLI's TensorBoardLogger lays them out.
+RUNS_ROOT = "lightning_logs"
 
 
-class CheckpointNotFoundError(FileNotFoundError):
+class CheckpointError(Exception):
+    """A checkpoint or state_dict that cannot be found, read, or used with this model."""
+
+
+class CheckpointNotFoundError(CheckpointError):
     """There is no checkpoint to load for the requested alias or path."""
 
 
-class CorruptCheckpointError(ValueError):
-    """The file cannot be read as a Lightning checkpoint."""
+class CorruptCheckpointError(CheckpointError):
+    """The file cannot be read as a checkpoint or a state_dict."""
 
 
-class ArchitectureMismatchError(ValueError):
+class ArchitectureMismatchError(CheckpointError):
     """The weights were saved from a network of another shape."""
 
 
@@ -76,25 +82,32 @@ def check_exists(path: str | os.PathLike, runs_root: str | os.PathLike) -> Path:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a Lightning checkpoint onto the CPU, or say plainly that the file is not one.
+    """Load a checkpoint or a state_dict onto the CPU, or say plainly what is wrong.
 
-    Loaded with ``weights_only=True``, as Lightning's CLI does, so a file that is not a
-    checkpoint never runs code; PyTorch's long explanation of that option would only
-    mislead here.
+    Loaded with ``weights_only=True``, as Lightning's CLI does, so a file never runs code
+    when it is read; PyTorch's long explanation of that option would only mislead here.
     """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointNotFoundError(f"{path}: no such file. Check the path, or train first.")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        contents = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as error:
         raise CorruptCheckpointError(
             f"{path} is corrupted or truncated, or not a checkpoint at all: it cannot be "
-            "read. If a run was killed while saving it, use another checkpoint of the run."
+            "read. If a run was killed while saving it, use another checkpoint of the run; "
+            "a whole pickled model is not accepted either (save model.state_dict())."
         ) from error
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+    if not isinstance(contents, dict):
         raise CorruptCheckpointError(
-            f"{path} is not a Lightning checkpoint: it holds no 'state_dict'. Pass a .ckpt "
-            "file saved by `fit` (under lightning_logs/version_N/checkpoints/)."
+            f"{path} holds a {type(contents).__name__}, not a checkpoint or a state_dict."
         )
-    return checkpoint
+    return contents
+
+
+def is_lightning_checkpoint(contents: Mapping[str, Any]) -> bool:
+    """Whether ``contents`` is a Lightning checkpoint rather than a plain state_dict."""
+    return isinstance(contents.get("state_dict"), Mapping)
 
 
 def check_state_dict_fits(state_dict: Mapping[str, Tensor], model: nn.Module, source: str) -> None:

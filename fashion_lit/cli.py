@@ -3,7 +3,9 @@
 A LightningCLI with the project's defaults: a TensorBoard run folder per ``fit`` under
 ``lightning_logs/``, a ModelCheckpoint keeping ``last.ckpt`` and the best by ``val/acc``,
 and ``--ckpt_path best|last`` resolved from the runs on disk, so that they also work in
-a new process after ``fit``.
+a new process after ``fit``. ``--ckpt_path`` also takes a plain state_dict such as the
+tutorial's ``model.pth`` (loaded as ``--model.weights``). ``python -m fashion_lit export``
+is handed to :mod:`fashion_lit.export`: it maps to no Trainer method.
 
 Checkpoints are written atomically and ``last.ckpt`` is also saved when Ctrl-C or
 SIGTERM stops ``fit``. ``fit --ckpt_path`` with a checkpoint of a run folder resumes
@@ -13,6 +15,7 @@ that run in its own folder: its TensorBoard curves and checkpoints continue ther
 checkpoint, or of another network is refused before anything runs.
 """
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +23,25 @@ from jsonargparse import Namespace
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from fashion_lit import export
 from fashion_lit.checkpoints import (
-    ArchitectureMismatchError,
-    CheckpointNotFoundError,
-    CorruptCheckpointError,
+    RUNS_ROOT,
+    CheckpointError,
     check_exists,
     check_state_dict_fits,
+    is_lightning_checkpoint,
     read_checkpoint,
     resolve_alias,
 )
 from fashion_lit.data import FashionMNISTDataModule
+from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.evaluation_images import EvaluationImages
 from fashion_lit.fault_tolerance import RunCheckpoint, clean_stop_on_signals
+from fashion_lit.images import ImageError
 from fashion_lit.module import ImageClassifier
 from fashion_lit.prediction import PredictionWriter
 
 PROG = "python -m fashion_lit"
-RUNS_ROOT = "lightning_logs"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -75,16 +80,19 @@ class FashionLitCLI(LightningCLI):
             return
         config = self.config[subcommand]
         given = config.get("ckpt_path")
-        if given is None:
+        if given is None or "://" in str(given):  # none, or remote: Lightning's own
             return
         try:
             if given in ("best", "last"):
                 config.ckpt_path = str(resolve_alias(given, runs_root(config)))
-            checkpoint = read_checkpoint(check_exists(config.ckpt_path, runs_root(config)))
-        except (CheckpointNotFoundError, CorruptCheckpointError) as error:
+            contents = read_checkpoint(check_exists(config.ckpt_path, runs_root(config)))
+        except CheckpointError as error:
             parser.error(f"--ckpt_path {given}: {error}")
+        if not is_lightning_checkpoint(contents):
+            weights_from_state_dict(parser, config)
+            return
         # Compared with the model once it is built (instantiate_classes).
-        self.ckpt_state_dict = checkpoint["state_dict"]
+        self.ckpt_state_dict = contents["state_dict"]
         self._continue_run(subcommand, config, Path(config.ckpt_path))
 
     def _continue_run(self, subcommand: str, config: Namespace, ckpt_path: Path) -> None:
@@ -119,13 +127,24 @@ class FashionLitCLI(LightningCLI):
             source = self.config[self.subcommand].ckpt_path
             try:
                 check_state_dict_fits(self.ckpt_state_dict, self.model, source)
-            except ArchitectureMismatchError as error:
+            except CheckpointError as error:
                 self.parser.error(f"--ckpt_path {source}: {error}")
 
     def fit(self, model: LightningModule, **kwargs: Any) -> None:
         """``trainer.fit``, stopping cleanly between two batches on Ctrl-C or SIGTERM."""
         with clean_stop_on_signals():
             self.trainer.fit(model, **kwargs)
+
+
+def weights_from_state_dict(parser: LightningArgumentParser, config: Namespace) -> None:
+    """Turn a plain state_dict given as ``--ckpt_path`` (the tutorial's ``model.pth``)
+    into ``--model.weights``, since the Trainer restores Lightning checkpoints only."""
+    if config.model.get("weights") is not None:
+        parser.error(
+            f"--ckpt_path {config.ckpt_path} is a state_dict, and --model.weights "
+            f"{config.model.weights} is given too: give one of them."
+        )
+    config.model.weights, config.ckpt_path = config.ckpt_path, None
 
 
 def runs_root(config: Namespace) -> Path:
@@ -138,23 +157,40 @@ def runs_root(config: Namespace) -> Path:
     return Path(trainer.get("default_root_dir") or ".") / RUNS_ROOT
 
 
-def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
-    """Build the CLI (and run its subcommand): ``args=None`` reads ``sys.argv``."""
+def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI | None:
+    """Build the CLI (and run its subcommand): ``args=None`` reads ``sys.argv``.
+
+    A bad input file found while running (an image, a checkpoint's contents) ends the
+    command with its message and exit status 2, as a bad option does, not a traceback.
+    """
+    argv = sys.argv[1:] if args is None else args
+    if argv[:1] == ["export"]:
+        export.main(argv[1:])
+        return None
     parser_kwargs: dict[str, Any] = {
         "prog": PROG,
         "description": "Train, evaluate and use the PyTorch Quickstart's FashionMNIST "
         "classifier with Lightning.",
+        "epilog": f"{PROG} export --help: a checkpoint to the tutorial's model.pth and a "
+        "model.pt2 that runs without fashion_lit.",
         "allow_abbrev": False,
     }
-    return FashionLitCLI(
-        ImageClassifier,
-        FashionMNISTDataModule,
-        args=args,
-        run=run,
-        # The optimizer is the model's own argument (model.optimizer), saved with its
-        # hyperparameters; Lightning's separate top-level group would be a second way.
-        auto_configure_optimizers=False,
-        seed_everything_default=0,
-        trainer_defaults=TRAINER_DEFAULTS,
-        parser_kwargs={**parser_kwargs, **{name: {"allow_abbrev": False} for name in SUBCOMMANDS}},
-    )
+    try:
+        return FashionLitCLI(
+            ImageClassifier,
+            FashionMNISTDataModule,
+            args=args,
+            run=run,
+            # The optimizer is the model's own argument (model.optimizer), saved with its
+            # hyperparameters; Lightning's separate top-level group would be a second way.
+            auto_configure_optimizers=False,
+            seed_everything_default=0,
+            trainer_defaults=TRAINER_DEFAULTS,
+            parser_kwargs={
+                **parser_kwargs,
+                **{name: {"allow_abbrev": False} for name in SUBCOMMANDS},
+            },
+        )
+    except (CheckpointError, ImageError, PredictIndexError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        raise SystemExit(2) from error

@@ -5,6 +5,7 @@ lightning-hydra-template, so it stays a plain ``nn.Module`` that can be tested, 
 and loaded alone. Train, validation and test steps share one ``model_step``.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from fashion_lit.network import NeuralNetwork
+from fashion_lit.weights import load_weights
 
 
 class ImageClassifier(LightningModule):
@@ -29,6 +31,8 @@ class ImageClassifier(LightningModule):
         compile: compile the network with ``torch.compile`` (``mode="reduce-overhead"``,
             which captures CUDA graphs on a GPU). It pays off on a GPU, where this small
             network is bound by per-step launch overhead; on a CPU it only adds start-up time.
+        weights: a state_dict file to load into ``net``, such as the tutorial's
+            ``model.pth`` (a Lightning checkpoint works too).
     """
 
     def __init__(
@@ -37,11 +41,16 @@ class ImageClassifier(LightningModule):
         optimizer: OptimizerCallable = torch.optim.SGD,
         num_classes: int = 10,
         compile: bool = False,
+        weights: str | None = None,
     ) -> None:
         super().__init__()
-        # The network is saved with the weights; only plain values go into hparams.
-        self.save_hyperparameters(ignore=["net"])
+        # The network is saved with the weights; only plain values go into hparams. The
+        # weights file is not one of them: a checkpoint already holds the weights, and
+        # reloading it must not depend on that file still being there.
+        self.save_hyperparameters(ignore=["net", "weights"])
         self.net = net if net is not None else NeuralNetwork()
+        if weights is not None:
+            load_weights(self.net, weights)
         self.optimizer_factory = optimizer
         self.criterion = nn.CrossEntropyLoss()
         # The inputs are our own argmax outputs, always valid: skipping torchmetrics'
@@ -113,14 +122,18 @@ class ImageClassifier(LightningModule):
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
         """Class index and probabilities for each image of the batch.
 
-        The batch is images alone, or ``(images, targets)``, or ``(images, targets,
-        indices)``; targets and indices are passed through so that a writer can show them.
+        The batch is images alone, ``(images, targets)``, ``(images, targets, indices)``,
+        or a dict with ``image`` and what identifies each (``target``, ``index``,
+        ``path``); all but the images is passed through so that a writer can show it.
         """
-        x, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
+        if isinstance(batch, Mapping):
+            x, extras = batch["image"], {k: v for k, v in batch.items() if k != "image"}
+        else:
+            x, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
+            extras = dict(zip(("target", "index"), rest, strict=False))
         probabilities = self(x).softmax(dim=1)
-        output = {"class_index": probabilities.argmax(dim=1), "probabilities": probabilities}
-        output.update(zip(("target", "index"), rest))
-        return output
+        predicted = probabilities.argmax(dim=1)
+        return {"class_index": predicted, "probabilities": probabilities, **extras}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())

@@ -2,77 +2,123 @@
 
 The tutorial ends with ``Predicted: "Ankle boot", Actual: "Ankle boot"``; the
 :class:`PredictionWriter` prints that line for each prediction of a small request and
-writes every prediction to a CSV file, atomically, so an interrupted ``predict`` leaves
-no half-written file behind.
+writes every prediction to a CSV or JSON file, one row per input in input order:
+
+==================  ==========================================================
+``index``/``path``  the test image's index, or the image file's path
+``predicted``       the predicted class index, ``predicted_name`` its name
+``probability``     its softmax probability
+``actual``          the true class and ``actual_name``, when the input has one
+``top3``            the three most probable classes, with ``top3_names`` and
+                    ``top3_probabilities`` (``;``-separated in CSV, lists in JSON)
+==================  ==========================================================
+
+Under DDP each rank predicts a share of the inputs; rank 0 gathers the rows and writes
+the file once. The file is written atomically, so an interrupted ``predict`` leaves no
+half-written file behind.
 """
 
 import csv
-import os
-import tempfile
+import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-CSV_COLUMNS = ("index", "predicted", "predicted_name", "probability", "actual", "actual_name")
+from fashion_lit.files import replaced_atomically
+
+TOP_K = 3
+Format = Literal["csv", "json"]
 
 
-def tutorial_line(predicted: str, actual: str | None) -> str:
-    """The tutorial's closing line for one image."""
-    return f'Predicted: "{predicted}", Actual: "{actual}"'
+def tutorial_line(row: dict[str, Any]) -> str:
+    """The tutorial's closing line for one prediction (with its path, for an image file)."""
+    if "path" in row:
+        return f'{row["path"]}: Predicted: "{row["predicted_name"]}" ({row["probability"]:.1%})'
+    return f'Predicted: "{row["predicted_name"]}", Actual: "{row.get("actual_name")}"'
 
 
-def prediction_rows(batches: Sequence[dict[str, torch.Tensor]], classes: Sequence[str]) -> list[dict]:
-    """One row per image from the outputs of ``predict_step``, in input order."""
+def prediction_rows(
+    outputs: dict[str, Any], positions: Sequence[int], classes: Sequence[str]
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(position in the input, row)`` for each image of one ``predict_step`` output."""
+    probabilities = outputs["probabilities"].float().cpu()
+    top = probabilities.topk(min(TOP_K, probabilities.shape[1]), dim=1)
     rows = []
-    for batch in batches:
-        probabilities = batch["probabilities"]
-        for i, predicted in enumerate(batch["class_index"].tolist()):
-            actual = int(batch["target"][i]) if "target" in batch else None
-            rows.append(
-                {
-                    "index": int(batch["index"][i]) if "index" in batch else len(rows),
-                    "predicted": predicted,
-                    "predicted_name": classes[predicted],
-                    "probability": round(float(probabilities[i, predicted]), 6),
-                    "actual": actual,
-                    "actual_name": classes[actual] if actual is not None else None,
-                }
-            )
-    rows.sort(key=lambda row: row["index"])
+    for i, predicted in enumerate(outputs["class_index"].tolist()):
+        row: dict[str, Any] = {}
+        if "path" in outputs:
+            row["path"] = outputs["path"][i]
+        else:
+            row["index"] = int(outputs["index"][i]) if "index" in outputs else positions[i]
+        row.update(
+            predicted=predicted,
+            predicted_name=classes[predicted],
+            probability=round(float(probabilities[i, predicted]), 6),
+        )
+        if "target" in outputs:
+            actual = int(outputs["target"][i])
+            row.update(actual=actual, actual_name=classes[actual])
+        top_classes = top.indices[i].tolist()
+        row.update(
+            top3=top_classes,
+            top3_names=[classes[c] for c in top_classes],
+            top3_probabilities=[round(p, 6) for p in top.values[i].tolist()],
+        )
+        rows.append((positions[i], row))
     return rows
 
 
-def write_csv_atomically(rows: Sequence[dict], path: Path) -> None:
-    """Write ``rows`` to ``path`` through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def in_input_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows sorted by input position, each position once."""
+    return [row for _, row in sorted(dict(rows).items())]
+
+
+def write_rows(rows: Sequence[dict[str, Any]], path: Path, format: Format) -> None:
+    """Write ``rows`` to ``path`` as CSV or JSON, atomically."""
+    with replaced_atomically(path) as tmp, open(tmp, "w", newline="") as out:
+        if format == "json":  # a list of objects, one per line
+            out.write("[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n")
+            return
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["index"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+            )
+
+
+def gather_on_rank_zero(trainer: Trainer, rows: list) -> list | None:
+    """Every rank's ``rows`` on rank 0 (``None`` on the others); ``rows`` when alone."""
+    if trainer.world_size == 1 or not torch.distributed.is_initialized():
+        return rows
+    gathered: list | None = [None] * trainer.world_size if trainer.is_global_zero else None
+    torch.distributed.gather_object(rows, gathered, dst=0)
+    return [row for part in gathered for row in part] if gathered is not None else None
 
 
 class PredictionWriter(BasePredictionWriter):
-    """Writes ``predict``'s results to CSV and prints the tutorial's line for a few.
+    """Writes ``predict``'s results to a CSV or JSON file and prints the tutorial's line.
 
     Args:
-        output: the CSV file; by default ``predictions.csv`` in the run folder.
-        print_limit: print the tutorial's line for each image when there are at most
-            this many predictions.
+        output: the file; by default ``predictions.csv`` (or ``.json``) in the run folder.
+        format: ``csv`` or ``json``; by default ``json`` when ``output`` ends in
+            ``.json``, else ``csv``.
+        print_limit: print the tutorial's line for each input when there are at most
+            this many.
     """
 
-    def __init__(self, output: str | None = None, print_limit: int = 20) -> None:
+    def __init__(
+        self, output: str | None = None, format: Format | None = None, print_limit: int = 20
+    ) -> None:
         super().__init__(write_interval="epoch")
         self.output = output
+        self.format: Format = format or (
+            "json" if output is not None and output.lower().endswith(".json") else "csv"
+        )
         self.print_limit = print_limit
 
     def write_on_epoch_end(
@@ -85,10 +131,26 @@ class PredictionWriter(BasePredictionWriter):
         classes = getattr(trainer.datamodule, "classes", None) or [
             str(i) for i in range(pl_module.hparams.get("num_classes", 10))
         ]
-        rows = prediction_rows(predictions, classes)
-        path = Path(self.output) if self.output else Path(trainer.log_dir or ".") / "predictions.csv"
-        write_csv_atomically(rows, path)
-        if len(rows) <= self.print_limit:
-            for row in rows:
-                print(tutorial_line(row["predicted_name"], row["actual_name"]))
-        print(f"Wrote {len(rows)} predictions to {path}")
+        # With one predict dataloader, Lightning gives its batches' dataset indices as
+        # the first (and only) entry of a per-dataloader list.
+        indices = batch_indices[0] if batch_indices else []
+        rows = []
+        for batch, positions in zip(predictions, indices or [None] * len(predictions), strict=True):
+            if not positions:  # not tracked (a custom sampler): batches come in order
+                positions = range(len(rows), len(rows) + len(batch["class_index"]))
+            rows.extend(prediction_rows(batch, positions, classes))
+        gathered = gather_on_rank_zero(trainer, rows)
+        if gathered is None:
+            return
+        ordered = in_input_order(gathered)
+        path = self.output_path(trainer)
+        write_rows(ordered, path, self.format)
+        if len(ordered) <= self.print_limit:
+            for row in ordered:
+                print(tutorial_line(row))
+        print(f"Wrote {len(ordered)} prediction{'s' if len(ordered) != 1 else ''} to {path}")
+
+    def output_path(self, trainer: Trainer) -> Path:
+        if self.output:
+            return Path(self.output)
+        return Path(trainer.log_dir or ".") / f"predictions.{self.format}"

@@ -61,12 +61,6 @@ def test_file_that_is_no_checkpoint_is_refused_without_pytorchs_explanation(
     assert not Path("lightning_logs").exists()
 
 
-def test_plain_state_dict_is_not_taken_for_a_checkpoint(run_cli, tiny_args, capsys):
-    torch.save(NeuralNetwork().state_dict(), "model.pth")
-    err = refused(run_cli, capsys, "test", *tiny_args, "--ckpt_path=model.pth")
-    assert "model.pth is not a Lightning checkpoint: it holds no 'state_dict'" in err
-
-
 def test_checkpoint_of_another_network_names_the_first_mismatch_and_both_shapes(
         run_cli, tiny_args, trained, capsys):
     checkpoint = torch.load(trained, weights_only=True)

@@ -4,25 +4,7 @@ import torch
 from torch import nn
 
 from fashion_lit.network import NeuralNetwork
-
-
-class TutorialNeuralNetwork(nn.Module):
-    """The class exactly as the PyTorch Quickstart defines it."""
-
-    def __init__(self):
-        super().__init__()
-        self.flatten = nn.Flatten()
-        self.linear_relu_stack = nn.Sequential(
-            nn.Linear(28 * 28, 512),
-            nn.ReLU(),
-            nn.Linear(512, 512),
-            nn.ReLU(),
-            nn.Linear(512, 10),
-        )
-
-    def forward(self, x):
-        x = self.flatten(x)
-        return self.linear_relu_stack(x)
+from tests.tutorial import TutorialNeuralNetwork
 
 
 def test_layers_are_the_tutorials():

@@ -23,6 +23,11 @@ from fashion_lit.data.facts import CLASSES
 from fashion_lit.data.resident import ResidentBatches
 from fashion_lit.data.resumable import ResumableDataLoader
 from fashion_lit.data.sampling import EpochSampler
+from fashion_lit.images import ImageFiles
+
+
+class PredictIndexError(IndexError):
+    """``data.predict_indices`` names images that the test set does not have."""
 
 
 class FashionMNISTDataModule(LightningDataModule):
@@ -48,6 +53,9 @@ class FashionMNISTDataModule(LightningDataModule):
             FashionMNIST's.
         download: let http(s) sources be used; ``false`` never touches the network.
         predict_indices: the test images to predict (all of them by default).
+        predict_paths: image files and folders of PNG/JPEG files to predict instead of
+            test images; they are converted as in :mod:`fashion_lit.images`, and
+            predicting them needs no FashionMNIST files.
     """
 
     classes: tuple[str, ...] = CLASSES
@@ -65,10 +73,13 @@ class FashionMNISTDataModule(LightningDataModule):
         checksums: str | None = None,
         download: bool = True,
         predict_indices: list[int] | None = None,
+        predict_paths: list[str] | None = None,
     ) -> None:
         super().__init__()
         if val_size < 0:
             raise ValueError(f"data.val_size must be 0 or more, got {val_size}.")
+        if predict_indices is not None and predict_paths is not None:
+            raise ValueError("Give data.predict_indices or data.predict_paths, not both.")
         self.save_hyperparameters()
         self.data_dir = data_dir
         self.batch_size = batch_size
@@ -81,6 +92,8 @@ class FashionMNISTDataModule(LightningDataModule):
         self.checksums = checksums
         self.download = download
         self.predict_indices = predict_indices
+        self.predict_paths = predict_paths
+        self.image_files: ImageFiles | None = None
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
@@ -91,10 +104,19 @@ class FashionMNISTDataModule(LightningDataModule):
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def _predicts_image_files(self, stage: str | None) -> bool:
+        return self.predict_paths is not None and stage == "predict"
+
     def prepare_data(self) -> None:
+        if self.trainer is not None and self._predicts_image_files(self.trainer.state.fn):
+            return
         acquire(self.data_dir, self.sources, self.download, self.checksums)
 
     def setup(self, stage: str | None = None) -> None:
+        if self._predicts_image_files(stage):
+            if self.image_files is None:
+                self.image_files = ImageFiles(self.predict_paths)
+            return
         if self.test_set is not None:  # already built: keep the same split
             return
         # The seed_everything seed (or torch's own), so that shuffling follows the config.
@@ -176,6 +198,8 @@ class FashionMNISTDataModule(LightningDataModule):
         return self._loader(self.test_set)
 
     def predict_dataloader(self) -> DataLoader:
+        if self.predict_paths is not None:
+            return DataLoader(self.image_files, **self._dataloader_options())
         if self.test_set is None:
             raise RuntimeError("Call setup() before asking for a dataloader.")
         indices = self.predict_indices
@@ -183,7 +207,7 @@ class FashionMNISTDataModule(LightningDataModule):
             indices = list(range(len(self.test_set)))
         out_of_range = [i for i in indices if not 0 <= i < len(self.test_set)]
         if out_of_range:
-            raise IndexError(
+            raise PredictIndexError(
                 f"data.predict_indices {out_of_range} are out of range: the test set has "
                 f"{len(self.test_set)} images, indexed 0 to {len(self.test_set) - 1}."
             )
