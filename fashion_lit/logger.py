@@ -21,7 +21,7 @@ HPARAMS_METRICS = ("val/acc_best", "val/acc", "val/loss", "test/acc", "test/loss
 #: TensorBoard's CUSTOM SCALARS tab: each chart draws its curves on one set of axes.
 CHARTS = {
     "fashion_lit": {
-        "loss per epoch": ["Multiline", ["train/loss_epoch", "val/loss"]],
+        "loss per epoch": ["Multiline", ["train/loss", "val/loss"]],
         "accuracy per epoch": ["Multiline", ["train/acc", "val/acc", "val/acc_best"]],
     }
 }

@@ -37,13 +37,13 @@ def fitted(run_cli, tiny_args):
 
 def test_epoch_curves_learning_rate_and_best_accuracy_are_logged(fitted):
     tags = set(read_events(RUN).Tags()["scalars"])
-    assert {"train/loss_epoch", "train/acc", "val/loss", "val/acc", "val/acc_best", "train/lr"} <= tags
+    assert {"train/loss", "train/acc", "val/loss", "val/acc", "val/acc_best", "train/lr"} <= tags
     assert "hp_metric" not in tags
 
 
 def test_train_and_validation_curves_share_the_epoch_steps(fitted):
     events = read_events(RUN)
-    train_steps = [e.step for e in events.Scalars("train/loss_epoch")]
+    train_steps = [e.step for e in events.Scalars("train/loss")]
     val_steps = [e.step for e in events.Scalars("val/loss")]
     assert len(train_steps) == 2 and train_steps == val_steps
 
