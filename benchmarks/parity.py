@@ -37,7 +37,7 @@ def main() -> None:
     plain = run_tutorial_loop(args.data_dir, args.epochs, args.seed)["test_acc"]
     lit = run_fashion_lit(args.config, args.seed, args.epochs, args.logs)
     result = {"seed": args.seed, "epochs": args.epochs, "tutorial_loop_test_acc": plain,
-              "fashion_lit_test_acc": lit, "difference_points": round(100 * (lit - plain), 3)}
+              "fashion_lit_test_acc": round(lit, 4), "difference_points": round(100 * (lit - plain), 3)}
     print(json.dumps(result))
 
 

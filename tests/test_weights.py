@@ -10,9 +10,9 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
+from fashion_lit.checkpoints import CheckpointError, read_checkpoint
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from fashion_lit.checkpoints import CheckpointError, read_checkpoint
 from fashion_lit.weights import load_weights
 from tests.conftest import TINY_TRAIN, tiny_images
 from tests.tutorial import TutorialNeuralNetwork, tutorial_accuracy
