@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TINY_TEST, TINY_VAL
+from tests.conftest import REPO, TINY_TEST, TINY_VAL, tiny_options
 from tests.test_tensorboard import read_events
 
 PROCESSES = 2
@@ -27,7 +27,7 @@ def on_two_processes(args: list[str]) -> list[str]:
 
 
 def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    # One thread per process: two processes share the machine's cores.
+    # One thread per process: the two processes share the machine's cores.
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-m", "fashion_lit", *args], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -35,33 +35,47 @@ def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.fixture
-def ddp_run(tiny_args, workdir) -> Path:
+@pytest.fixture(scope="module")
+def tiny(tiny_mirror, tiny_checksums) -> list[str]:
+    return tiny_options(tiny_mirror, tiny_checksums)
+
+
+@pytest.fixture(scope="module")
+def ddp_folder(tiny, tmp_path_factory) -> Path:
+    """A folder where ``fit`` ran once on two processes, shared by this file's tests."""
     assert TINY_VAL % PROCESSES == 0  # an even share of the validation images per rank
-    run_script("fit", *on_two_processes(tiny_args), cwd=workdir)
-    return workdir / "lightning_logs" / "version_0"
+    folder = tmp_path_factory.mktemp("ddp")
+    run_script("fit", *on_two_processes(tiny), cwd=folder)
+    return folder
+
+
+@pytest.fixture
+def ddp_run(ddp_folder, monkeypatch) -> Path:
+    monkeypatch.chdir(ddp_folder)
+    return ddp_folder / "lightning_logs" / "version_0"
 
 
 def test_two_processes_write_one_run_folder_config_and_set_of_checkpoints(ddp_run):
     assert [p.name for p in ddp_run.parent.iterdir()] == ["version_0"]
-    assert sorted(p.name for p in ddp_run.glob("config*.yaml")) == ["config.yaml"]
+    assert (ddp_run / "config.yaml").is_file()
+    assert not list(ddp_run.glob("config-resume*.yaml"))
     checkpoints = sorted(p.name for p in (ddp_run / "checkpoints").iterdir())
     assert len(checkpoints) == 2 and checkpoints[-1] == "last.ckpt", checkpoints
 
 
 def test_metrics_of_two_processes_equal_one_process_evaluating_the_checkpoint(
-        ddp_run, tiny_args, run_cli):
+        ddp_run, tiny, run_cli):
     events = read_events(ddp_run)
     logged = {name: events.Scalars(name)[-1].value for name in ("val/acc", "val/loss")}
-    single = run_cli("validate", *tiny_args, "--ckpt_path=last").trainer.callback_metrics
+    single = run_cli("validate", *tiny, "--ckpt_path=last").trainer.callback_metrics
     assert logged["val/acc"] == pytest.approx(single["val/acc"].item(), abs=1e-6)
     assert logged["val/loss"] == pytest.approx(single["val/loss"].item(), rel=1e-5)
 
 
-def test_two_processes_write_every_prediction_once_in_input_order(ddp_run, tiny_args, workdir):
-    output = workdir / "predictions.csv"
-    run_script("predict", *on_two_processes(tiny_args), "--ckpt_path=last",
-               f"--prediction.output={output}", cwd=workdir)
+def test_two_processes_write_every_prediction_once_in_input_order(ddp_run, tiny, tmp_path):
+    output = tmp_path / "predictions.csv"
+    run_script("predict", *on_two_processes(tiny), "--ckpt_path=last",
+               f"--prediction.output={output}", cwd=ddp_run.parent.parent)
     with open(output, newline="") as file:
         rows = list(csv.DictReader(file))
     assert [int(row["index"]) for row in rows] == list(range(TINY_TEST))
