@@ -124,10 +124,11 @@ class ImageClassifier(LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
-        for name, metric in (("train/loss", self.train_loss), ("train/acc", self.train_acc)):
-            self.log(name, metric.compute())  # compute() synchronises across processes
-            metric.reset()
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        # Logged as metrics, Lightning computes them (synchronised across processes) and
+        # resets them; the learning rate is the same on every process.
+        self.log("train/loss", self.train_loss)
+        self.log("train/acc", self.train_acc)
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], sync_dist=True)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         loss, preds, targets = self.model_step(batch)
