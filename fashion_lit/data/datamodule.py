@@ -19,7 +19,6 @@ from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
 from fashion_lit.data.acquire import acquire, check_acquired
-from fashion_lit.data.augment import flip_and_shift, step_generator
 from fashion_lit.data.facts import CLASSES
 from fashion_lit.data.resident import ResidentBatches
 from fashion_lit.data.resumable import ResumableDataLoader
@@ -57,10 +56,6 @@ class FashionMNISTDataModule(LightningDataModule):
         predict_paths: image files and folders of PNG/JPEG files to predict instead of
             test images; they are converted as in :mod:`fashion_lit.images`, and
             predicting them needs no FashionMNIST files.
-        flip: mirror each training image left-right with probability 1/2.
-        max_shift: move each training image by up to this many pixels in each direction.
-            Both augment the training batches on the device (:mod:`fashion_lit.data.augment`);
-            off by default, as in the tutorial.
     """
 
     classes: tuple[str, ...] = CLASSES
@@ -79,14 +74,10 @@ class FashionMNISTDataModule(LightningDataModule):
         download: bool = True,
         predict_indices: list[int] | None = None,
         predict_paths: list[str] | None = None,
-        flip: bool = False,
-        max_shift: int = 0,
     ) -> None:
         super().__init__()
         if val_size < 0:
             raise ValueError(f"data.val_size must be 0 or more, got {val_size}.")
-        if not 0 <= max_shift < 28:
-            raise ValueError(f"data.max_shift must be between 0 and 27 pixels, got {max_shift}.")
         if predict_indices is not None and predict_paths is not None:
             raise ValueError("Give data.predict_indices or data.predict_paths, not both.")
         self.save_hyperparameters()
@@ -102,8 +93,6 @@ class FashionMNISTDataModule(LightningDataModule):
         self.download = download
         self.predict_indices = predict_indices
         self.predict_paths = predict_paths
-        self.flip = flip
-        self.max_shift = max_shift
         self.image_files: ImageFiles | None = None
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
@@ -198,17 +187,6 @@ class FashionMNISTDataModule(LightningDataModule):
                 images, targets = dataset.data, dataset.targets
             self._device_tensors[key] = (images.to(device), targets.to(device))
         return self._device_tensors[key]
-
-    def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """Augment training batches, once they are on the device."""
-        trainer = self.trainer
-        if trainer is None or not trainer.training or not (self.flip or self.max_shift):
-            return batch
-        images, targets = batch
-        # Seeded per step and rank: every rank draws for its own images.
-        step = trainer.global_step * trainer.world_size + trainer.global_rank
-        generator = step_generator(self._shuffle_seed, step, images.device)
-        return flip_and_shift(images, self.flip, self.max_shift, generator), targets
 
     def train_dataloader(self):
         return self._loader(self.train_set, shuffle=self.shuffle, train=True)
