@@ -55,7 +55,8 @@ def test_best(args: argparse.Namespace, seed: int) -> float:
 def machine() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    return f"{os.cpu_count()}-core {platform.machine()} CPU ({torch.get_num_threads()} torch threads)"
+    threads = torch.get_num_threads()
+    return f"{os.cpu_count()}-core {platform.machine()} CPU ({threads} torch threads)"
 
 
 def main() -> None:
@@ -68,13 +69,15 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="more fit/test options, after --")
     args = parser.parse_args()
     with ThreadPoolExecutor(args.jobs) as pool:
-        seconds = dict(zip(args.seeds, pool.map(lambda seed: fit(args, seed), args.seeds)))
+        times = pool.map(lambda seed: fit(args, seed), args.seeds)
+        seconds = dict(zip(args.seeds, times, strict=True))
     accuracy = {seed: test_best(args, seed) for seed in args.seeds}
     for seed in args.seeds:
         print(json.dumps({"seed": seed, "test_acc": round(accuracy[seed], 4),
                           "fit_seconds": round(seconds[seed])}))
     mean = statistics.mean(accuracy.values())
-    print(f"\n| configuration | seeds | test accuracy per seed | mean | fit time per seed | machine |")
+    print("\n| configuration | seeds | test accuracy per seed | mean | fit time per seed "
+          "| machine |")
     print("|---|---|---|---|---|---|")
     print(f"| {args.config} {' '.join(args.extra)} | {', '.join(map(str, args.seeds))} "
           f"| {', '.join(f'{100 * accuracy[s]:.2f}%' for s in args.seeds)} | {100 * mean:.2f}% "
