@@ -56,7 +56,8 @@ def machine() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     threads = torch.get_num_threads()
-    return f"{os.cpu_count()}-core {platform.machine()} CPU ({threads} torch threads)"
+    return (f"{os.cpu_count()}-core {platform.machine()} CPU "
+            f"({threads} torch thread{'s' if threads != 1 else ''})")
 
 
 def main() -> None:
