@@ -12,7 +12,7 @@ RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast parity bench predict export tensorboard clean
+.PHONY: help install data fit test test-fast parity tuned bench predict export tensorboard clean
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test-fast: install ## Run the tests without the slow real-data training
 
 parity: data ## Compare fashion_lit with the plain tutorial loop (configs/parity.yaml)
 	$(PY) benchmarks/parity.py --data-dir $(DATA_DIR)
+
+tuned: data ## Train and test configs/tuned.yaml with seeds 0, 1 and 2 (the README's table)
+	$(PY) benchmarks/tuned.py --data-dir $(DATA_DIR)
 
 bench: data ## Time training epochs: the plain tutorial loop against fashion_lit, interleaved
 	$(PY) benchmarks/speed.py --data-dir $(DATA_DIR) --whole

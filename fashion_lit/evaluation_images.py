@@ -55,6 +55,8 @@ class EvaluationImages(Callback):
         if self._confusion is None or trainer.sanity_checking:
             return
         matrix = self._confusion.compute()  # synchronised across processes
+        # trainer.log_dir is a collective call under DDP: every rank must ask for it.
+        folder = Path(trainer.log_dir or ".")
         if not trainer.is_global_zero:
             return
         classes = list(getattr(trainer.datamodule, "classes", range(matrix.shape[0])))
@@ -62,7 +64,6 @@ class EvaluationImages(Callback):
             "confusion_matrix": confusion_figure(matrix.cpu(), classes, stage, trainer.current_epoch),
             "misclassified": misclassified_figure(self._wrong, classes, self.columns, stage),
         }
-        folder = Path(trainer.log_dir or ".")
         folder.mkdir(parents=True, exist_ok=True)
         for name, figure in figures.items():
             figure.savefig(folder / f"{stage}_{name}.png", dpi=100)

@@ -72,7 +72,13 @@ def atomic_torch_save(obj: Any, path: _PATH) -> None:
 
 
 class RunCheckpoint(ModelCheckpoint):
-    """ModelCheckpoint that saves ``last.ckpt`` when training stops on a signal.
+    """ModelCheckpoint that saves ``last.ckpt`` after every epoch and when training stops
+    on a signal.
+
+    Since Lightning 2.6, ``save_last: true`` writes ``last.ckpt`` only at a step where a
+    top-k checkpoint is also saved, so with the best-by-``val/acc`` checkpoint it stays at
+    the best epoch, and ``--ckpt_path last`` (a resume, a test of the final weights) would
+    silently take an older epoch. Here it is saved after every epoch, as before.
 
     ``ModelCheckpoint(save_on_exception=True)`` would also save on any error (a bug, a NaN
     check), and under the top-k file name with the previous epoch's score, which reads
@@ -80,6 +86,18 @@ class RunCheckpoint(ModelCheckpoint):
     Lightning raises its ``SIGTERMException`` between two batches, so the saved state is
     consistent, and resuming from it continues with the next batch.
     """
+
+    def on_validation_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        super().on_validation_end(trainer, pl_module)
+        if (self.save_last and not self._should_skip_saving_checkpoint(trainer)
+                and not self._should_save_on_train_epoch_end(trainer)):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_train_epoch_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if (self.save_last and not self._should_skip_saving_checkpoint(trainer)
+                and self._should_save_on_train_epoch_end(trainer)):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def on_exception(
         self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", exception: BaseException

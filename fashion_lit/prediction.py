@@ -139,11 +139,12 @@ class PredictionWriter(BasePredictionWriter):
             if not positions:  # not tracked (a custom sampler): batches come in order
                 positions = range(len(rows), len(rows) + len(batch["class_index"]))
             rows.extend(prediction_rows(batch, positions, classes))
+        # trainer.log_dir is a collective call under DDP: every rank must ask for it.
+        path = self.output_path(trainer)
         gathered = gather_on_rank_zero(trainer, rows)
         if gathered is None:
             return
         ordered = in_input_order(gathered)
-        path = self.output_path(trainer)
         write_rows(ordered, path, self.format)
         if len(ordered) <= self.print_limit:
             for row in ordered:

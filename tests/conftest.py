@@ -77,12 +77,11 @@ def workdir(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def tiny_args(tiny_mirror, tiny_checksums, workdir) -> list[str]:
+def tiny_options(mirror: Path, checksums: Path) -> list[str]:
     """Options that point any subcommand at the tiny data set, on the CPU, quietly."""
     return [
-        f"--data.sources=[{tiny_mirror}]",
-        f"--data.checksums={tiny_checksums}",
+        f"--data.sources=[{mirror}]",
+        f"--data.checksums={checksums}",
         "--data.download=false",
         f"--data.val_size={TINY_VAL}",
         "--data.batch_size=32",
@@ -92,6 +91,12 @@ def tiny_args(tiny_mirror, tiny_checksums, workdir) -> list[str]:
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",
     ]
+
+
+@pytest.fixture
+def tiny_args(tiny_mirror, tiny_checksums, workdir) -> list[str]:
+    """``tiny_options``, run in an empty folder."""
+    return tiny_options(tiny_mirror, tiny_checksums)
 
 
 @pytest.fixture

@@ -66,3 +66,11 @@ def test_fit_saves_through_the_atomic_writer_and_leaves_no_temporary_files(run_c
     folder = Path(cli.trainer.log_dir) / "checkpoints"
     assert all(path.suffix == ".ckpt" for path in folder.iterdir())
     assert len(list(folder.iterdir())) == 2
+
+
+def test_last_checkpoint_is_the_last_epoch_when_the_best_is_an_earlier_one(run_cli, tiny_args):
+    # A learning rate of 0: val/acc never improves after the first epoch.
+    run_cli("fit", *tiny_args, "--model.optimizer.init_args.lr=0")
+    folder = Path("lightning_logs/version_0/checkpoints")
+    assert read_checkpoint(folder / "last.ckpt")["epoch"] == 1
+    assert [p.name for p in folder.glob("epoch*.ckpt")][0].startswith("epoch00-")

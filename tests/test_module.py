@@ -83,3 +83,29 @@ def test_optimizer_can_be_swapped():
     model = ImageClassifier(optimizer=lambda params: torch.optim.AdamW(params, lr=3e-4))
     optimizer = model.configure_optimizers()
     assert type(optimizer) is torch.optim.AdamW and optimizer.defaults["lr"] == 3e-4
+
+
+def test_label_smoothing_reaches_the_loss():
+    model = ImageClassifier(label_smoothing=0.1)
+    x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    loss, _, _ = model.model_step((x, y))
+    assert torch.allclose(loss, torch.nn.functional.cross_entropy(model(x), y, label_smoothing=0.1))
+
+
+def test_one_cycle_schedule_spans_the_whole_run_stepping_every_batch():
+    def one_cycle(optimizer, *, total_steps):
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=total_steps)
+
+    model = ImageClassifier(lr_scheduler=one_cycle)
+    trainer = quiet_trainer(max_epochs=2, limit_val_batches=0)
+    trainer.fit(model, labelled_loader())  # 4 batches an epoch
+    scheduler = trainer.lr_scheduler_configs[0].scheduler
+    assert scheduler.total_steps == 8 and scheduler.last_epoch == 8
+
+
+def test_without_a_schedule_the_learning_rate_stays_the_optimizers():
+    model = ImageClassifier()
+    trainer = quiet_trainer(max_epochs=1, limit_val_batches=0)
+    trainer.fit(model, labelled_loader())
+    assert trainer.lr_scheduler_configs == []
+    assert trainer.optimizers[0].param_groups[0]["lr"] == 1e-3
