@@ -105,3 +105,11 @@ def run_cli(monkeypatch):
     # As from a shell: the arguments are the CLI's own, not pytest's.
     monkeypatch.setattr(sys, "argv", ["python -m fashion_lit"])
     return lambda *args: cli_main(list(args))
+
+
+def expect_cli_error(run_cli, capsys, *args) -> str:
+    """Run the CLI, expect a usage error (exit status 2), return its message."""
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(*args)
+    assert exit_.value.code == 2
+    return capsys.readouterr().err

@@ -8,16 +8,10 @@ import yaml
 
 from fashion_lit.checkpoints import ArchitectureMismatchError, check_state_dict_fits
 from fashion_lit.network import NeuralNetwork
+from tests.conftest import expect_cli_error
 
 LAST = Path("lightning_logs") / "version_0" / "checkpoints" / "last.ckpt"
 
-
-def refused(run_cli, capsys, *args) -> str:
-    """Run the CLI, expect a usage error (exit status 2), return its message."""
-    with pytest.raises(SystemExit) as exit_:
-        run_cli(*args)
-    assert exit_.value.code == 2
-    return capsys.readouterr().err
 
 
 @pytest.fixture
@@ -31,7 +25,7 @@ def trained(run_cli, tiny_args, capsys) -> Path:
 def test_missing_checkpoint_lists_the_checkpoints_of_its_folder(
         run_cli, tiny_args, trained, capsys):
     missing = trained.parent / "epoch07.ckpt"
-    err = refused(run_cli, capsys, "test", *tiny_args, f"--ckpt_path={missing}")
+    err = expect_cli_error(run_cli, capsys, "test", *tiny_args, f"--ckpt_path={missing}")
     assert f"No checkpoint file {missing}" in err
     assert f"Checkpoints in {trained.parent}:" in err and "last.ckpt" in err
     assert not (Path("lightning_logs") / "version_1").exists()
@@ -39,7 +33,7 @@ def test_missing_checkpoint_lists_the_checkpoints_of_its_folder(
 
 def test_missing_checkpoint_elsewhere_lists_the_most_recent_run(
         run_cli, tiny_args, trained, capsys):
-    err = refused(run_cli, capsys, "validate", *tiny_args, "--ckpt_path=model.ckpt")
+    err = expect_cli_error(run_cli, capsys, "validate", *tiny_args, "--ckpt_path=model.ckpt")
     assert "No checkpoint file model.ckpt" in err
     assert f"most recent run, {trained.parent.parent}" in err and "last.ckpt" in err
 
@@ -47,7 +41,7 @@ def test_missing_checkpoint_elsewhere_lists_the_most_recent_run(
 def test_truncated_checkpoint_is_called_corrupted_or_truncated(run_cli, tiny_args, trained, capsys):
     truncated = Path("truncated.ckpt")
     truncated.write_bytes(trained.read_bytes()[: trained.stat().st_size // 2])
-    err = refused(run_cli, capsys, "test", *tiny_args, f"--ckpt_path={truncated}")
+    err = expect_cli_error(run_cli, capsys, "test", *tiny_args, f"--ckpt_path={truncated}")
     assert f"--ckpt_path {truncated}: {truncated} is corrupted or truncated" in err
     assert "weights_only" not in err
 
@@ -56,7 +50,7 @@ def test_truncated_checkpoint_is_called_corrupted_or_truncated(run_cli, tiny_arg
 def test_file_that_is_no_checkpoint_is_refused_without_pytorchs_explanation(
         run_cli, tiny_args, capsys, content):
     Path("notes.ckpt").write_bytes(content)
-    err = refused(run_cli, capsys, "fit", *tiny_args, "--ckpt_path=notes.ckpt")
+    err = expect_cli_error(run_cli, capsys, "fit", *tiny_args, "--ckpt_path=notes.ckpt")
     assert "notes.ckpt is" in err and "weights_only" not in err
     assert not Path("lightning_logs").exists()
 
@@ -66,7 +60,7 @@ def test_checkpoint_of_another_network_names_the_first_mismatch_and_both_shapes(
     checkpoint = torch.load(trained, weights_only=True)
     checkpoint["state_dict"]["net.linear_relu_stack.0.weight"] = torch.zeros(256, 784)
     torch.save(checkpoint, "narrow.ckpt")
-    err = refused(run_cli, capsys, "test", *tiny_args, "--ckpt_path=narrow.ckpt")
+    err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=narrow.ckpt")
     assert ("net.linear_relu_stack.0.weight is of shape (256, 784) in narrow.ckpt but of "
             "shape (512, 784) in the model") in err
     assert "config.yaml" in err
@@ -92,18 +86,18 @@ def test_matching_state_dict_passes():
 
 
 def test_missing_config_file_is_named(run_cli, workdir, capsys):
-    err = refused(run_cli, capsys, "fit", "--config=configs/quickstrat.yaml")
+    err = expect_cli_error(run_cli, capsys, "fit", "--config=configs/quickstrat.yaml")
     assert 'Parser key "config": File does not exist:' in err and "configs/quickstrat.yaml" in err
 
 
 def test_misspelled_key_in_a_config_file_is_named(run_cli, workdir, capsys):
     Path("run.yaml").write_text(yaml.safe_dump({"trainer": {"max_epoch": 3}}))
-    err = refused(run_cli, capsys, "fit", "--config=run.yaml")
+    err = expect_cli_error(run_cli, capsys, "fit", "--config=run.yaml")
     assert "does not accept option 'trainer.max_epoch'" in err
 
 
 def test_value_of_the_wrong_type_names_the_key_and_the_value(run_cli, workdir, capsys):
     Path("run.yaml").write_text(yaml.safe_dump({"data": {"batch_size": "many"}}))
-    err = refused(run_cli, capsys, "fit", "--config=run.yaml")
+    err = expect_cli_error(run_cli, capsys, "fit", "--config=run.yaml")
     assert 'Parser key "data.batch_size"' in err and "Expected a <class 'int'>" in err
     assert "many" in err

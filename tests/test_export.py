@@ -9,6 +9,7 @@ import torch
 
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
+from tests.conftest import expect_cli_error
 from tests.test_weights import other_architecture_state_dict
 from tests.tutorial import TutorialNeuralNetwork
 
@@ -22,12 +23,6 @@ program = torch.export.load("model.pt2").module()
 torch.save(program(images), "program_logits.pt")
 """
 
-
-def expect_cli_error(run_cli, capsys, *args) -> str:
-    with pytest.raises(SystemExit) as exit_:
-        run_cli(*args)
-    assert exit_.value.code == 2
-    return capsys.readouterr().err
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 from fashion_lit.data import CLASSES
 from fashion_lit.network import NeuralNetwork
 from fashion_lit.prediction import in_input_order, write_rows
-from tests.conftest import TINY_TEST, tiny_images
+from tests.conftest import TINY_TEST, expect_cli_error, tiny_images
 
 HEADER = ["index", "predicted", "predicted_name", "probability", "actual", "actual_name",
           "top3", "top3_names", "top3_probabilities"]
@@ -128,11 +128,9 @@ def test_image_files_need_no_data_set(run_cli, tiny_args, model_pth, capsys):
 
 
 def expect_nothing_written(run_cli, capsys, *args) -> str:
-    with pytest.raises(SystemExit) as exit_:
-        run_cli(*args)
-    assert exit_.value.code == 2
+    err = expect_cli_error(run_cli, capsys, *args)
     assert no_output_written()
-    return capsys.readouterr().err
+    return err
 
 
 def test_missing_image_fails_clearly_writing_nothing(run_cli, tiny_args, model_pth, capsys):

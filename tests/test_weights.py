@@ -14,7 +14,7 @@ from fashion_lit.checkpoints import CheckpointError, read_checkpoint
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
 from fashion_lit.weights import load_weights
-from tests.conftest import TINY_TRAIN, tiny_images
+from tests.conftest import TINY_TRAIN, expect_cli_error, tiny_images
 from tests.tutorial import TutorialNeuralNetwork, tutorial_accuracy
 
 
@@ -41,12 +41,6 @@ def other_architecture_state_dict() -> dict[str, torch.Tensor]:
                                                     nn.Linear(256, 10)))
     return {f"linear_relu_stack.{k.split('.', 1)[1]}": v for k, v in net.state_dict().items()}
 
-
-def expect_cli_error(run_cli, capsys, *args) -> str:
-    with pytest.raises(SystemExit) as exit_:
-        run_cli(*args)
-    assert exit_.value.code == 2
-    return capsys.readouterr().err
 
 
 def test_tutorial_model_pth_loads_as_model_weights(tmp_path):
