@@ -17,10 +17,14 @@ from fashion_lit.cli import cli_main
 
 
 def run_fashion_lit(config: str, seed: int, epochs: int, logs: str) -> float:
-    common = [f"--config={config}", f"--seed_everything={seed}",
-              f"--trainer.logger.init_args.save_dir={logs}"]
-    cli_main(["fit", *common, f"--trainer.max_epochs={epochs}",
-              "--trainer.enable_progress_bar=false"])
+    common = [
+        f"--config={config}",
+        f"--seed_everything={seed}",
+        f"--trainer.logger.init_args.save_dir={logs}",
+    ]
+    cli_main(
+        ["fit", *common, f"--trainer.max_epochs={epochs}", "--trainer.enable_progress_bar=false"]
+    )
     tested = cli_main(["test", *common, "--ckpt_path=last", "--trainer.enable_progress_bar=false"])
     return float(tested.trainer.callback_metrics["test/acc"])
 
@@ -36,8 +40,13 @@ def main() -> None:
     Path(args.logs).mkdir(parents=True, exist_ok=True)
     plain = run_tutorial_loop(args.data_dir, args.epochs, args.seed)["test_acc"]
     lit = run_fashion_lit(args.config, args.seed, args.epochs, args.logs)
-    result = {"seed": args.seed, "epochs": args.epochs, "tutorial_loop_test_acc": plain,
-              "fashion_lit_test_acc": round(lit, 4), "difference_points": round(100 * (lit - plain), 3)}
+    result = {
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "tutorial_loop_test_acc": plain,
+        "fashion_lit_test_acc": round(lit, 4),
+        "difference_points": round(100 * (lit - plain), 3),
+    }
     print(json.dumps(result))
 
 

@@ -59,9 +59,14 @@ class TrainEpochTimer(Callback):
 def fashion_lit_epochs(args: argparse.Namespace, extra: list[str]) -> list[float]:
     timer = TrainEpochTimer()
     cli = cli_main(
-        ["--config=configs/quickstart.yaml", f"--data.data_dir={args.data_dir}",
-         f"--trainer.max_epochs={args.epochs}", f"--trainer.accelerator={args.accelerator}",
-         "--trainer.logger.init_args.save_dir=lightning_logs/bench", *extra],
+        [
+            "--config=configs/quickstart.yaml",
+            f"--data.data_dir={args.data_dir}",
+            f"--trainer.max_epochs={args.epochs}",
+            f"--trainer.accelerator={args.accelerator}",
+            "--trainer.logger.init_args.save_dir=lightning_logs/bench",
+            *extra,
+        ],
         run=False,
     )
     cli.trainer.callbacks.append(timer)
@@ -82,7 +87,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--accelerator", default="cpu")
     parser.add_argument("--whole", action="store_true", help="also time whole 5-epoch processes")
-    parser.add_argument("extra", nargs="*", help="extra fashion_lit options, e.g. --data.resident=false")
+    parser.add_argument(
+        "extra", nargs="*", help="extra fashion_lit options, e.g. --data.resident=false"
+    )
     args = parser.parse_args()
     device = "cuda" if args.accelerator == "cuda" else "cpu"
 
@@ -104,15 +111,34 @@ def main() -> None:
     if args.whole:
         here = Path(__file__).parent
         lit_cmd = [sys.executable, "-m", "fashion_lit"]
-        common = ["--config=configs/quickstart.yaml", f"--data.data_dir={args.data_dir}",
-                  f"--trainer.accelerator={args.accelerator}", "--trainer.enable_progress_bar=false",
-                  "--trainer.logger.init_args.save_dir=lightning_logs/bench", *args.extra]
-        result["tutorial_process_s"] = round(whole_process_seconds(
-            [sys.executable, str(here / "tutorial_loop.py"), "--data-dir", args.data_dir,
-             "--epochs", "5", "--device", device]), 2)
+        common = [
+            "--config=configs/quickstart.yaml",
+            f"--data.data_dir={args.data_dir}",
+            f"--trainer.accelerator={args.accelerator}",
+            "--trainer.enable_progress_bar=false",
+            "--trainer.logger.init_args.save_dir=lightning_logs/bench",
+            *args.extra,
+        ]
+        result["tutorial_process_s"] = round(
+            whole_process_seconds(
+                [
+                    sys.executable,
+                    str(here / "tutorial_loop.py"),
+                    "--data-dir",
+                    args.data_dir,
+                    "--epochs",
+                    "5",
+                    "--device",
+                    device,
+                ]
+            ),
+            2,
+        )
         start = time.perf_counter()
         subprocess.run([*lit_cmd, "fit", *common], check=True, capture_output=True)
-        subprocess.run([*lit_cmd, "test", *common, "--ckpt_path=last"], check=True, capture_output=True)
+        subprocess.run(
+            [*lit_cmd, "test", *common, "--ckpt_path=last"], check=True, capture_output=True
+        )
         result["fashion_lit_fit_test_process_s"] = round(time.perf_counter() - start, 2)
     print(json.dumps(result))
 

@@ -28,10 +28,15 @@ QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=
 
 
 def options(args: argparse.Namespace, seed: int) -> list[str]:
-    return [f"--config={args.config}", f"--seed_everything={seed}",
-            f"--data.data_dir={args.data_dir}",
-            f"--trainer.logger.init_args.save_dir={args.logs}",
-            f"--trainer.logger.init_args.name=seed{seed}", *QUIET, *args.extra]
+    return [
+        f"--config={args.config}",
+        f"--seed_everything={seed}",
+        f"--data.data_dir={args.data_dir}",
+        f"--trainer.logger.init_args.save_dir={args.logs}",
+        f"--trainer.logger.init_args.name=seed{seed}",
+        *QUIET,
+        *args.extra,
+    ]
 
 
 def fit(args: argparse.Namespace, seed: int) -> float:
@@ -40,8 +45,11 @@ def fit(args: argparse.Namespace, seed: int) -> float:
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with open(log, "w") as out:
-        done = subprocess.run([sys.executable, "-m", "fashion_lit", "fit", *options(args, seed)],
-                              stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            [sys.executable, "-m", "fashion_lit", "fit", *options(args, seed)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     if done.returncode != 0:
         raise SystemExit(f"fit with seed {seed} failed (exit {done.returncode}); see {log}")
     return time.perf_counter() - start
@@ -56,8 +64,10 @@ def machine() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     threads = torch.get_num_threads()
-    return (f"{os.cpu_count()}-core {platform.machine()} CPU "
-            f"({threads} torch thread{'s' if threads != 1 else ''})")
+    return (
+        f"{os.cpu_count()}-core {platform.machine()} CPU "
+        f"({threads} torch thread{'s' if threads != 1 else ''})"
+    )
 
 
 def main() -> None:
@@ -74,16 +84,26 @@ def main() -> None:
         seconds = dict(zip(args.seeds, times, strict=True))
     accuracy = {seed: test_best(args, seed) for seed in args.seeds}
     for seed in args.seeds:
-        print(json.dumps({"seed": seed, "test_acc": round(accuracy[seed], 4),
-                          "fit_seconds": round(seconds[seed])}))
+        print(
+            json.dumps(
+                {
+                    "seed": seed,
+                    "test_acc": round(accuracy[seed], 4),
+                    "fit_seconds": round(seconds[seed]),
+                }
+            )
+        )
     mean = statistics.mean(accuracy.values())
-    print("\n| configuration | seeds | test accuracy per seed | mean | fit time per seed "
-          "| machine |")
+    print(
+        "\n| configuration | seeds | test accuracy per seed | mean | fit time per seed | machine |"
+    )
     print("|---|---|---|---|---|---|")
-    print(f"| {args.config} {' '.join(args.extra)} | {', '.join(map(str, args.seeds))} "
-          f"| {', '.join(f'{100 * accuracy[s]:.2f}%' for s in args.seeds)} | {100 * mean:.2f}% "
-          f"| {', '.join(f'{seconds[s] / 60:.1f} min' for s in args.seeds)} "
-          f"| {machine()}{f', {args.jobs} seeds at a time' if args.jobs > 1 else ''} |")
+    print(
+        f"| {args.config} {' '.join(args.extra)} | {', '.join(map(str, args.seeds))} "
+        f"| {', '.join(f'{100 * accuracy[s]:.2f}%' for s in args.seeds)} | {100 * mean:.2f}% "
+        f"| {', '.join(f'{seconds[s] / 60:.1f} min' for s in args.seeds)} "
+        f"| {machine()}{f', {args.jobs} seeds at a time' if args.jobs > 1 else ''} |"
+    )
 
 
 if __name__ == "__main__":

@@ -47,10 +47,15 @@ def test(dataloader, model, loss_fn, device):
 
 def run(data_dir: str = "data", epochs: int = 5, seed: int = 0, device: str | None = None) -> dict:
     """Train as the tutorial does; return the final test accuracy and epoch times."""
-    device = device or (torch.accelerator.current_accelerator().type
-                        if torch.accelerator.is_available() else "cpu")
-    training_data = datasets.FashionMNIST(root=data_dir, train=True, download=False, transform=ToTensor())
-    test_data = datasets.FashionMNIST(root=data_dir, train=False, download=False, transform=ToTensor())
+    device = device or (
+        torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+    )
+    training_data = datasets.FashionMNIST(
+        root=data_dir, train=True, download=False, transform=ToTensor()
+    )
+    test_data = datasets.FashionMNIST(
+        root=data_dir, train=False, download=False, transform=ToTensor()
+    )
     batch_size = 64
     train_dataloader = DataLoader(training_data, batch_size=batch_size)
     test_dataloader = DataLoader(test_data, batch_size=batch_size)
@@ -66,7 +71,12 @@ def run(data_dir: str = "data", epochs: int = 5, seed: int = 0, device: str | No
         train(train_dataloader, model, loss_fn, optimizer, device)
         epoch_seconds.append(time.perf_counter() - start)
         accuracy, loss = test(test_dataloader, model, loss_fn, device)
-    return {"test_acc": accuracy, "test_loss": loss, "epoch_seconds": epoch_seconds, "device": device}
+    return {
+        "test_acc": accuracy,
+        "test_loss": loss,
+        "epoch_seconds": epoch_seconds,
+        "device": device,
+    }
 
 
 def main() -> None:

@@ -121,8 +121,9 @@ def check_state_dict_fits(state_dict: Mapping[str, Tensor], model: nn.Module, so
         if key not in state_dict:
             problem = f"the model has {key} {_shape(tensor)}, which {source} lacks"
         elif state_dict[key].shape != tensor.shape:
-            problem = (f"{key} is {_shape(state_dict[key])} in {source} but "
-                       f"{_shape(tensor)} in the model")
+            problem = (
+                f"{key} is {_shape(state_dict[key])} in {source} but {_shape(tensor)} in the model"
+            )
         else:
             continue
         break

@@ -109,14 +109,17 @@ class FashionLitCLI(LightningCLI):
         """
         run = ckpt_path.parent.parent
         in_a_run = ckpt_path.parent.name == "checkpoints" and (
-            run.parent.resolve() == runs_root(config).resolve())
+            run.parent.resolve() == runs_root(config).resolve()
+        )
         logger = config.get("trainer.logger")
         init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
         if not in_a_run or init_args is None or "version" not in init_args:
             return
         init_args.version = run.name
         if subcommand != "fit":
-            self.save_config_kwargs.update(config_filename=f"config-{subcommand}.yaml", overwrite=True)
+            self.save_config_kwargs.update(
+                config_filename=f"config-{subcommand}.yaml", overwrite=True
+            )
             return
         resume = 1
         while (run / f"config-resume-{resume}.yaml").exists():

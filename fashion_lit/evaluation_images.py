@@ -37,7 +37,9 @@ class EvaluationImages(Callback):
 
     def _reset(self, pl_module: LightningModule) -> None:
         num_classes = pl_module.hparams.get("num_classes", 10)
-        self._confusion = MulticlassConfusionMatrix(num_classes, validate_args=False).to(pl_module.device)
+        self._confusion = MulticlassConfusionMatrix(num_classes, validate_args=False).to(
+            pl_module.device
+        )
         self._wrong = []
 
     def _collect(self, outputs: Any, batch: Any) -> None:
@@ -61,7 +63,9 @@ class EvaluationImages(Callback):
             return
         classes = list(getattr(trainer.datamodule, "classes", range(matrix.shape[0])))
         figures = {
-            "confusion_matrix": confusion_figure(matrix.cpu(), classes, stage, trainer.current_epoch),
+            "confusion_matrix": confusion_figure(
+                matrix.cpu(), classes, stage, trainer.current_epoch
+            ),
             "misclassified": misclassified_figure(self._wrong, classes, self.columns, stage),
         }
         folder.mkdir(parents=True, exist_ok=True)
@@ -78,10 +82,14 @@ class EvaluationImages(Callback):
     def on_test_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._reset(pl_module)
 
-    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+    def on_validation_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
+    ) -> None:
         self._collect(outputs, batch)
 
-    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+    def on_test_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
+    ) -> None:
         self._collect(outputs, batch)
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -91,7 +99,9 @@ class EvaluationImages(Callback):
         self._write(trainer, "test")
 
 
-def confusion_figure(matrix: torch.Tensor, classes: list[str], stage: str, epoch: int) -> plt.Figure:
+def confusion_figure(
+    matrix: torch.Tensor, classes: list[str], stage: str, epoch: int
+) -> plt.Figure:
     """A confusion matrix (rows: true class, columns: predicted) with counts and names."""
     figure, axes = plt.subplots(figsize=(8, 7))
     axes.imshow(matrix.numpy(), cmap="Blues")
@@ -103,8 +113,15 @@ def confusion_figure(matrix: torch.Tensor, classes: list[str], stage: str, epoch
     threshold = matrix.max().item() / 2
     for row, counts in enumerate(matrix.tolist()):
         for col, count in enumerate(counts):
-            axes.text(col, row, str(count), ha="center", va="center", fontsize=8,
-                      color="white" if count > threshold else "black")
+            axes.text(
+                col,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if count > threshold else "black",
+            )
     accuracy = matrix.diag().sum().item() / max(matrix.sum().item(), 1)
     axes.set_title(f"{stage} confusion matrix, epoch {epoch} (accuracy {accuracy:.2%})")
     figure.tight_layout()
@@ -119,7 +136,8 @@ def misclassified_figure(
     figure, grid = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
     for axes in grid.flat:
         axes.axis("off")
-    for axes, (image, predicted, actual) in zip(grid.flat, wrong):
+    # The grid may have more cells than there are images: the rest stay blank.
+    for axes, (image, predicted, actual) in zip(grid.flat, wrong, strict=False):
         axes.imshow(image.squeeze(0).float().numpy(), cmap="gray", vmin=0, vmax=1)
         axes.set_title(f"{classes[predicted]}\n(true: {classes[actual]})", fontsize=7)
     title = "misclassified images, predicted (true)" if wrong else "no image misclassified"

@@ -89,8 +89,12 @@ def main(args: list[str] | None = None) -> None:
     )
     parser.add_function_arguments(export, skip={"overwrite"})
     # A flag, as users expect: --overwrite rather than --overwrite true.
-    parser.add_argument("--overwrite", action=ActionYesNo, default=False,
-                        help="replace model.pth and model.pt2 if they exist.")
+    parser.add_argument(
+        "--overwrite",
+        action=ActionYesNo,
+        default=False,
+        help="replace model.pth and model.pt2 if they exist.",
+    )
     config = parser.parse_args(args)
     try:
         state_dict_path, program_path = export(**config.as_dict())

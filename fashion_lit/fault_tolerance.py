@@ -59,7 +59,8 @@ def atomic_torch_save(obj: Any, path: _PATH) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(obj, file)
@@ -89,14 +90,20 @@ class RunCheckpoint(ModelCheckpoint):
 
     def on_validation_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         super().on_validation_end(trainer, pl_module)
-        if (self.save_last and not self._should_skip_saving_checkpoint(trainer)
-                and not self._should_save_on_train_epoch_end(trainer)):
+        if (
+            self.save_last
+            and not self._should_skip_saving_checkpoint(trainer)
+            and not self._should_save_on_train_epoch_end(trainer)
+        ):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def on_train_epoch_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         super().on_train_epoch_end(trainer, pl_module)
-        if (self.save_last and not self._should_skip_saving_checkpoint(trainer)
-                and self._should_save_on_train_epoch_end(trainer)):
+        if (
+            self.save_last
+            and not self._should_skip_saving_checkpoint(trainer)
+            and self._should_save_on_train_epoch_end(trainer)
+        ):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def on_exception(
@@ -133,8 +140,10 @@ def clean_stop_on_signals() -> Iterator[None]:
         if not callable(signal.getsignal(signal.SIGTERM)):
             raise KeyboardInterrupt
         received = signal.SIGINT
-        _say("\nInterrupted: stopping after the current batch and saving last.ckpt "
-             "(press Ctrl-C again to stop at once).")
+        _say(
+            "\nInterrupted: stopping after the current batch and saving last.ckpt "
+            "(press Ctrl-C again to stop at once)."
+        )
         os.kill(os.getpid(), signal.SIGTERM)
 
     signal.signal(signal.SIGINT, stop_after_the_batch)

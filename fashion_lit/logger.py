@@ -40,7 +40,9 @@ class RunLogger(TensorBoardLogger):
 
     @rank_zero_only
     def log_hyperparams(
-        self, params: dict[str, Any] | Namespace, metrics: dict[str, Any] | None = None,
+        self,
+        params: dict[str, Any] | Namespace,
+        metrics: dict[str, Any] | None = None,
         step: int | None = None,
     ) -> None:
         super().log_hyperparams(params, metrics, step)

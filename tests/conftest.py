@@ -38,7 +38,7 @@ def tiny_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, size=count).astype(np.uint8)
     images = rng.integers(0, 60, size=(count, 28, 28)).astype(np.uint8)
-    for image, label in zip(images, labels):
+    for image, label in zip(images, labels, strict=True):
         image[2 + 2 * label : 5 + 2 * label, 4:24] = 255
     return images, labels
 
@@ -51,8 +51,10 @@ def write_tiny_mirror(folder: Path) -> Path:
     """
     for prefix, count, seed in (("train", TINY_TRAIN, 1), ("t10k", TINY_TEST, 2)):
         images, labels = tiny_images(count, seed)
-        for name, array in ((f"{prefix}-images-idx3-ubyte", images),
-                            (f"{prefix}-labels-idx1-ubyte", labels)):
+        for name, array in (
+            (f"{prefix}-images-idx3-ubyte", images),
+            (f"{prefix}-labels-idx1-ubyte", labels),
+        ):
             write_idx(folder / f"{name}.gz", array)
             write_idx(folder / "decompressed" / name, array, compress=False)
     write_checksums(folder / "decompressed", folder / "checksums.json")

@@ -17,8 +17,9 @@ class MirrorServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, folder: Path, fault: str = "", faults: list[str] | None = None,
-                 delay: float = 0.0) -> None:
+    def __init__(
+        self, folder: Path, fault: str = "", faults: list[str] | None = None, delay: float = 0.0
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.folder = Path(folder)
         self.fault = fault

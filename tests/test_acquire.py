@@ -44,7 +44,8 @@ def unused_port() -> int:
 
 
 def test_a_folder_of_gz_files_is_decompressed_into_torchvisions_layout(
-        tiny_mirror, tiny_checksums, tmp_path):
+    tiny_mirror, tiny_checksums, tmp_path
+):
     raw = acquire(tmp_path / "data", [tiny_mirror], download=False, checksums=tiny_checksums)
     assert raw == raw_folder(tmp_path / "data") == tmp_path / "data" / "FashionMNIST" / "raw"
     for file in load_checksums(tiny_checksums):
@@ -54,7 +55,8 @@ def test_a_folder_of_gz_files_is_decompressed_into_torchvisions_layout(
 
 
 def test_a_folder_of_decompressed_files_and_a_file_url_are_sources(
-        tiny_mirror, tiny_checksums, tmp_path):
+    tiny_mirror, tiny_checksums, tmp_path
+):
     for name, source in (("plain", tiny_mirror / "decompressed"), ("url", tiny_mirror.as_uri())):
         raw = acquire(tmp_path / name, [source], download=False, checksums=tiny_checksums)
         assert_verified(raw, tiny_checksums)
@@ -67,14 +69,16 @@ def test_acquired_files_are_readable_by_others(tiny_mirror, tiny_checksums, tmp_
     assert all((path.stat().st_mode & 0o666) == 0o666 & ~umask for path in raw.glob("*-ubyte"))
 
 
-def test_sources_come_from_the_environment_in_order(tiny_mirror, tiny_checksums, tmp_path,
-                                                    monkeypatch):
+def test_sources_come_from_the_environment_in_order(
+    tiny_mirror, tiny_checksums, tmp_path, monkeypatch
+):
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv(SOURCES_ENV, f"{empty}, {tiny_mirror}")
     assert default_sources() == [str(empty), str(tiny_mirror)]
-    assert_verified(acquire(tmp_path / "data", download=False, checksums=tiny_checksums),
-                    tiny_checksums)
+    assert_verified(
+        acquire(tmp_path / "data", download=False, checksums=tiny_checksums), tiny_checksums
+    )
 
 
 def test_default_sources_are_debians_folder_then_torchvisions_mirror(monkeypatch):
@@ -92,10 +96,12 @@ def test_an_http_mirror_is_a_source(tiny_mirror, tiny_checksums, tmp_path):
 
 @pytest.mark.parametrize("fault", ["404", "500", "close", "short"])
 def test_a_failing_http_mirror_gives_way_to_the_next_source(
-        fault, tiny_mirror, tiny_checksums, tmp_path, capsys):
+    fault, tiny_mirror, tiny_checksums, tmp_path, capsys
+):
     with MirrorServer(tiny_mirror, fault=fault) as server:
-        raw = acquire(tmp_path / "data", [server.url, tiny_mirror], checksums=tiny_checksums,
-                      retries=0)
+        raw = acquire(
+            tmp_path / "data", [server.url, tiny_mirror], checksums=tiny_checksums, retries=0
+        )
     assert_verified(raw, tiny_checksums)
     assert server.requests
     assert f"from {tiny_mirror}" in capsys.readouterr().err
@@ -148,8 +154,12 @@ def test_missing_data_error_names_the_folders_the_files_and_the_fix(tmp_path, mo
     assert str(raw_folder(tmp_path / "data")) in message
     assert f"{empty}: not there" in message
     assert "https://mirror.invalid/fashion: skipped" in message
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         assert name in message
     assert "apt-get install dataset-fashion-mnist" in message
     assert SOURCES_ENV in message
@@ -161,7 +171,8 @@ def test_a_source_that_is_no_folder_or_url_is_named(tmp_path):
 
 
 def test_two_processes_acquiring_into_one_empty_folder_both_end_verified(
-        tiny_mirror, tiny_checksums, tmp_path):
+    tiny_mirror, tiny_checksums, tmp_path
+):
     data = tmp_path / "data"
     with MirrorServer(tiny_mirror, delay=0.3) as server:
         processes = [start_acquire(data, server.url, tiny_checksums) for _ in range(2)]
@@ -173,7 +184,8 @@ def test_two_processes_acquiring_into_one_empty_folder_both_end_verified(
 
 
 def test_an_acquisition_killed_half_way_leaves_nothing_trusted_and_a_rerun_completes(
-        tiny_mirror, tiny_checksums, tmp_path):
+    tiny_mirror, tiny_checksums, tmp_path
+):
     data, raw = tmp_path / "data", raw_folder(tmp_path / "data")
     with MirrorServer(tiny_mirror, fault="stall") as server:
         process = start_acquire(data, server.url, tiny_checksums)

@@ -127,15 +127,22 @@ def test_last_alias_names_the_run_folder_when_it_has_no_last_checkpoint(run_cli,
 
 def test_best_is_found_without_last_checkpoint_when_only_one_is_kept(run_cli, tiny_args):
     fit = run_cli("fit", *tiny_args, "--trainer.max_epochs=1", "--checkpoint.save_last=false")
-    assert resolve_best(run_folder(0)).resolve() == Path(
-        fit.trainer.checkpoint_callback.best_model_path).resolve()
+    assert (
+        resolve_best(run_folder(0)).resolve()
+        == Path(fit.trainer.checkpoint_callback.best_model_path).resolve()
+    )
 
 
 def test_predict_prints_the_tutorials_line_and_writes_a_csv(run_cli, tiny_args, capsys):
     run_cli("fit", *tiny_args)
     capsys.readouterr()
-    predicted = run_cli("predict", *tiny_args, "--ckpt_path=best", "--data.predict_indices=[0, 3]",
-                        "--prediction.output=predictions.csv")
+    predicted = run_cli(
+        "predict",
+        *tiny_args,
+        "--ckpt_path=best",
+        "--data.predict_indices=[0, 3]",
+        "--prediction.output=predictions.csv",
+    )
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Predicted:")]
     test_set = predicted.datamodule.test_set
     classes = predicted.datamodule.classes

@@ -13,8 +13,12 @@ from tests.conftest import TINY_TEST, TINY_TRAIN, TINY_VAL
 @pytest.fixture
 def datamodule(tiny_mirror, tiny_checksums, tmp_path) -> FashionMNISTDataModule:
     dm = FashionMNISTDataModule(
-        data_dir=str(tmp_path / "data"), sources=[str(tiny_mirror)], checksums=str(tiny_checksums),
-        download=False, val_size=TINY_VAL, batch_size=32,
+        data_dir=str(tmp_path / "data"),
+        sources=[str(tiny_mirror)],
+        checksums=str(tiny_checksums),
+        download=False,
+        val_size=TINY_VAL,
+        batch_size=32,
     )
     dm.prepare_data()
     dm.setup("fit")
@@ -23,13 +27,15 @@ def datamodule(tiny_mirror, tiny_checksums, tmp_path) -> FashionMNISTDataModule:
 
 def reading(datamodule: FashionMNISTDataModule, **options) -> FashionMNISTDataModule:
     """Another DataModule over the same acquired files, with other options."""
-    return FashionMNISTDataModule(data_dir=datamodule.data_dir, checksums=datamodule.checksums,
-                                  download=False, **options)
+    return FashionMNISTDataModule(
+        data_dir=datamodule.data_dir, checksums=datamodule.checksums, download=False, **options
+    )
 
 
 def test_setup_never_acquires(tiny_mirror, tiny_checksums, tmp_path):
-    dm = FashionMNISTDataModule(data_dir=str(tmp_path / "data"), sources=[str(tiny_mirror)],
-                                checksums=str(tiny_checksums))
+    dm = FashionMNISTDataModule(
+        data_dir=str(tmp_path / "data"), sources=[str(tiny_mirror)], checksums=str(tiny_checksums)
+    )
     with pytest.raises(DataNotFoundError, match="setup never downloads"):
         dm.setup("fit")
     assert not raw_folder(tmp_path / "data").exists()

@@ -23,14 +23,22 @@ TIMEOUT_S = 180
 def on_two_processes(args: list[str]) -> list[str]:
     """``args`` with DDP on two CPU processes instead of one device."""
     return [a for a in args if not a.startswith("--trainer.devices=")] + [
-        "--trainer.strategy=ddp", f"--trainer.devices={PROCESSES}"]
+        "--trainer.strategy=ddp",
+        f"--trainer.devices={PROCESSES}",
+    ]
 
 
 def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     # One thread per process: the two processes share the machine's cores.
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "fashion_lit", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=TIMEOUT_S)
+    result = subprocess.run(
+        [sys.executable, "-m", "fashion_lit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     return result
 
@@ -64,7 +72,8 @@ def test_two_processes_write_one_run_folder_config_and_set_of_checkpoints(ddp_ru
 
 
 def test_metrics_of_two_processes_equal_one_process_evaluating_the_checkpoint(
-        ddp_run, tiny, run_cli):
+    ddp_run, tiny, run_cli
+):
     events = read_events(ddp_run)
     logged = {name: events.Scalars(name)[-1].value for name in ("val/acc", "val/loss")}
     single = run_cli("validate", *tiny, "--ckpt_path=last").trainer.callback_metrics
@@ -74,8 +83,13 @@ def test_metrics_of_two_processes_equal_one_process_evaluating_the_checkpoint(
 
 def test_two_processes_write_every_prediction_once_in_input_order(ddp_run, tiny, tmp_path):
     output = tmp_path / "predictions.csv"
-    run_script("predict", *on_two_processes(tiny), "--ckpt_path=last",
-               f"--prediction.output={output}", cwd=ddp_run.parent.parent)
+    run_script(
+        "predict",
+        *on_two_processes(tiny),
+        "--ckpt_path=last",
+        f"--prediction.output={output}",
+        cwd=ddp_run.parent.parent,
+    )
     with open(output, newline="") as file:
         rows = list(csv.DictReader(file))
     assert [int(row["index"]) for row in rows] == list(range(TINY_TEST))

@@ -13,7 +13,6 @@ from tests.conftest import expect_cli_error
 LAST = Path("lightning_logs") / "version_0" / "checkpoints" / "last.ckpt"
 
 
-
 @pytest.fixture
 def trained(run_cli, tiny_args, capsys) -> Path:
     """A one-epoch run; the path of its last.ckpt."""
@@ -23,7 +22,8 @@ def trained(run_cli, tiny_args, capsys) -> Path:
 
 
 def test_missing_checkpoint_lists_the_checkpoints_of_its_folder(
-        run_cli, tiny_args, trained, capsys):
+    run_cli, tiny_args, trained, capsys
+):
     missing = trained.parent / "epoch07.ckpt"
     err = expect_cli_error(run_cli, capsys, "test", *tiny_args, f"--ckpt_path={missing}")
     assert f"No checkpoint file {missing}" in err
@@ -32,7 +32,8 @@ def test_missing_checkpoint_lists_the_checkpoints_of_its_folder(
 
 
 def test_missing_checkpoint_elsewhere_lists_the_most_recent_run(
-        run_cli, tiny_args, trained, capsys):
+    run_cli, tiny_args, trained, capsys
+):
     err = expect_cli_error(run_cli, capsys, "validate", *tiny_args, "--ckpt_path=model.ckpt")
     assert "No checkpoint file model.ckpt" in err
     assert f"most recent run, {trained.parent.parent}" in err and "last.ckpt" in err
@@ -48,7 +49,8 @@ def test_truncated_checkpoint_is_called_corrupted_or_truncated(run_cli, tiny_arg
 
 @pytest.mark.parametrize("content", [b"not a checkpoint\n", b"\x80\x04K\x01."])
 def test_file_that_is_no_checkpoint_is_refused_without_pytorchs_explanation(
-        run_cli, tiny_args, capsys, content):
+    run_cli, tiny_args, capsys, content
+):
     Path("notes.ckpt").write_bytes(content)
     err = expect_cli_error(run_cli, capsys, "fit", *tiny_args, "--ckpt_path=notes.ckpt")
     assert "notes.ckpt is" in err and "weights_only" not in err
@@ -56,28 +58,37 @@ def test_file_that_is_no_checkpoint_is_refused_without_pytorchs_explanation(
 
 
 def test_checkpoint_of_another_network_names_the_first_mismatch_and_both_shapes(
-        run_cli, tiny_args, trained, capsys):
+    run_cli, tiny_args, trained, capsys
+):
     checkpoint = torch.load(trained, weights_only=True)
     checkpoint["state_dict"]["net.linear_relu_stack.0.weight"] = torch.zeros(256, 784)
     torch.save(checkpoint, "narrow.ckpt")
     err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=narrow.ckpt")
-    assert ("net.linear_relu_stack.0.weight is of shape (256, 784) in narrow.ckpt but of "
-            "shape (512, 784) in the model") in err
+    assert (
+        "net.linear_relu_stack.0.weight is of shape (256, 784) in narrow.ckpt but of "
+        "shape (512, 784) in the model"
+    ) in err
     assert "config.yaml" in err
 
 
 def test_state_dict_lacking_a_key_of_the_model_is_named():
     state = NeuralNetwork().state_dict()
     del state["linear_relu_stack.2.bias"]
-    with pytest.raises(ArchitectureMismatchError, match=r"the model has linear_relu_stack\.2\.bias "
-                       r"of shape \(512,\), which model\.pth lacks"):
+    with pytest.raises(
+        ArchitectureMismatchError,
+        match=r"the model has linear_relu_stack\.2\.bias "
+        r"of shape \(512,\), which model\.pth lacks",
+    ):
         check_state_dict_fits(state, NeuralNetwork(), "model.pth")
 
 
 def test_state_dict_with_a_key_the_model_lacks_is_named():
     state = {**NeuralNetwork().state_dict(), "extra.weight": torch.zeros(3)}
-    with pytest.raises(ArchitectureMismatchError, match=r"model\.pth has extra\.weight of shape "
-                       r"\(3,\), which the model lacks"):
+    with pytest.raises(
+        ArchitectureMismatchError,
+        match=r"model\.pth has extra\.weight of shape "
+        r"\(3,\), which the model lacks",
+    ):
         check_state_dict_fits(state, NeuralNetwork(), "model.pth")
 
 

@@ -24,7 +24,6 @@ torch.save(program(images), "program_logits.pt")
 """
 
 
-
 @pytest.fixture
 def model_pth(workdir) -> str:
     torch.manual_seed(0)

@@ -34,8 +34,12 @@ def test_kill_during_a_checkpoint_write_leaves_the_previous_file_intact(tmp_path
     target = tmp_path / "checkpoints" / "last.ckpt"
     AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, target)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with subprocess.Popen([sys.executable, "-c", KILLED_MID_WRITE, str(target)], env=env,
-                          stdout=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_MID_WRITE, str(target)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
         try:
             assert process.stdout.readline().strip() == "HALF WRITTEN"
         finally:

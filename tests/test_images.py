@@ -31,8 +31,9 @@ def test_upscaled_picture_gives_back_its_tensor(picture, tmp_path):
 
 
 def test_rgb_picture_gives_back_its_tensor(picture, tmp_path):
-    assert torch.equal(load_image(save(picture.convert("RGB"), tmp_path / "rgb.png")),
-                       to_tensor(picture))
+    assert torch.equal(
+        load_image(save(picture.convert("RGB"), tmp_path / "rgb.png")), to_tensor(picture)
+    )
 
 
 def test_dark_garment_on_white_is_inverted(picture, tmp_path):

@@ -16,8 +16,15 @@ def labelled_loader(count: int = 64) -> DataLoader:
 
 
 def quiet_trainer(**kwargs) -> Trainer:
-    return Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                   enable_progress_bar=False, enable_model_summary=False, **kwargs)
+    return Trainer(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **kwargs,
+    )
 
 
 def test_default_network_and_optimizer_are_the_tutorials():
@@ -45,7 +52,7 @@ def test_parameters_change_after_a_training_step():
     model = ImageClassifier()
     before = [p.detach().clone() for p in model.parameters()]
     quiet_trainer(max_steps=1, limit_val_batches=0).fit(model, labelled_loader())
-    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
 
 
 def test_logs_the_named_metrics():

@@ -11,7 +11,9 @@ def test_layers_are_the_tutorials():
     stack = NeuralNetwork().linear_relu_stack
     kinds = [type(layer) for layer in stack]
     assert kinds == [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear]
-    shapes = [(layer.in_features, layer.out_features) for layer in stack if isinstance(layer, nn.Linear)]
+    shapes = [
+        (layer.in_features, layer.out_features) for layer in stack if isinstance(layer, nn.Linear)
+    ]
     assert shapes == [(784, 512), (512, 512), (512, 10)]
 
 

@@ -13,8 +13,17 @@ from fashion_lit.network import NeuralNetwork
 from fashion_lit.prediction import in_input_order, write_rows
 from tests.conftest import TINY_TEST, expect_cli_error, tiny_images
 
-HEADER = ["index", "predicted", "predicted_name", "probability", "actual", "actual_name",
-          "top3", "top3_names", "top3_probabilities"]
+HEADER = [
+    "index",
+    "predicted",
+    "predicted_name",
+    "probability",
+    "actual",
+    "actual_name",
+    "top3",
+    "top3_names",
+    "top3_probabilities",
+]
 
 
 @pytest.fixture
@@ -35,8 +44,13 @@ def no_output_written() -> bool:
 
 
 def test_rows_follow_the_input_order_with_top3_and_the_true_label(run_cli, tiny_args, model_pth):
-    run_cli("predict", *tiny_args, f"--ckpt_path={model_pth}", "--data.predict_indices=[5, 0, 3]",
-            "--prediction.output=out.csv")
+    run_cli(
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        "--data.predict_indices=[5, 0, 3]",
+        "--prediction.output=out.csv",
+    )
     rows = read_csv("out.csv")
     assert list(rows[0]) == HEADER
     assert [row["index"] for row in rows] == ["5", "0", "3"]
@@ -63,8 +77,9 @@ def test_whole_test_set_by_default_into_the_run_folder(run_cli, tiny_args, model
 
 @pytest.mark.parametrize("option", ["--prediction.format=json", "--prediction.output=out.json"])
 def test_json_holds_the_same_rows_with_lists(run_cli, tiny_args, model_pth, option):
-    run_cli("predict", *tiny_args, f"--ckpt_path={model_pth}", "--data.predict_indices=[2, 1]",
-            option)
+    run_cli(
+        "predict", *tiny_args, f"--ckpt_path={model_pth}", "--data.predict_indices=[2, 1]", option
+    )
     path = "out.json" if "output" in option else "lightning_logs/version_0/predictions.json"
     rows = json.loads(Path(path).read_text())
     assert [row["index"] for row in rows] == [2, 1]
@@ -93,8 +108,9 @@ def write_picture_variants(folder: Path, indices: list[int]) -> list[str]:
             "plain": picture,
             "upscaled": picture.resize((84, 84), Image.Resampling.NEAREST),
             "rgb": picture.convert("RGB"),
-            "on_white": ImageOps.invert(picture).convert("RGB").resize(
-                (56, 56), Image.Resampling.NEAREST),
+            "on_white": ImageOps.invert(picture)
+            .convert("RGB")
+            .resize((56, 56), Image.Resampling.NEAREST),
         }
         for name, variant in variants.items():
             variant.save(folder / f"{i:03d}_{name}.png")
@@ -105,10 +121,20 @@ def write_picture_variants(folder: Path, indices: list[int]) -> list[str]:
 def test_image_files_are_predicted_like_the_tensors_they_show(run_cli, tiny_args, model_pth):
     indices = [0, 1, 7]
     paths = write_picture_variants(Path("pictures"), indices)
-    run_cli("predict", *tiny_args, f"--ckpt_path={model_pth}",
-            f"--data.predict_indices={indices}", "--prediction.output=tensors.csv")
-    run_cli("predict", *tiny_args, f"--ckpt_path={model_pth}", "--data.predict_paths=[pictures]",
-            "--prediction.output=files.csv")
+    run_cli(
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        f"--data.predict_indices={indices}",
+        "--prediction.output=tensors.csv",
+    )
+    run_cli(
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        "--data.predict_paths=[pictures]",
+        "--prediction.output=files.csv",
+    )
     by_index = {int(row["index"]): row for row in read_csv("tensors.csv")}
     rows = read_csv("files.csv")
     assert [row["path"] for row in rows] == paths
@@ -121,8 +147,12 @@ def test_image_files_are_predicted_like_the_tensors_they_show(run_cli, tiny_args
 
 def test_image_files_need_no_data_set(run_cli, tiny_args, model_pth, capsys):
     write_picture_variants(Path("pictures"), [0])
-    run_cli("predict", *tiny_args, f"--ckpt_path={model_pth}",
-            "--data.predict_paths=[pictures/000_plain.png]")
+    run_cli(
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        "--data.predict_paths=[pictures/000_plain.png]",
+    )
     assert not Path("data").exists()
     assert 'pictures/000_plain.png: Predicted: "' in capsys.readouterr().out
 
@@ -134,31 +164,55 @@ def expect_nothing_written(run_cli, capsys, *args) -> str:
 
 
 def test_missing_image_fails_clearly_writing_nothing(run_cli, tiny_args, model_pth, capsys):
-    err = expect_nothing_written(run_cli, capsys, "predict", *tiny_args,
-                                 f"--ckpt_path={model_pth}", "--data.predict_paths=[gone.png]")
+    err = expect_nothing_written(
+        run_cli,
+        capsys,
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        "--data.predict_paths=[gone.png]",
+    )
     assert "error: gone.png: no such file or folder" in err and "Traceback" not in err
 
 
-def test_file_that_is_not_an_image_fails_clearly_writing_nothing(run_cli, tiny_args, model_pth,
-                                                                  capsys):
+def test_file_that_is_not_an_image_fails_clearly_writing_nothing(
+    run_cli, tiny_args, model_pth, capsys
+):
     Path("notes.png").write_text("shopping list")
-    err = expect_nothing_written(run_cli, capsys, "predict", *tiny_args,
-                                 f"--ckpt_path={model_pth}", "--data.predict_paths=[notes.png]")
+    err = expect_nothing_written(
+        run_cli,
+        capsys,
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        "--data.predict_paths=[notes.png]",
+    )
     assert "error: notes.png is not an image that Pillow can read" in err
 
 
 def test_unreadable_image_fails_clearly_writing_nothing(run_cli, tiny_args, model_pth, capsys):
     write_picture_variants(Path("pictures"), [0])
     Path("cut.png").write_bytes(Path("pictures/000_upscaled.png").read_bytes()[:60])
-    err = expect_nothing_written(run_cli, capsys, "predict", *tiny_args,
-                                 f"--ckpt_path={model_pth}",
-                                 "--data.predict_paths=[pictures, cut.png]")
+    err = expect_nothing_written(
+        run_cli,
+        capsys,
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        "--data.predict_paths=[pictures, cut.png]",
+    )
     assert "error: Cannot read the image cut.png" in err
 
 
 def test_index_out_of_range_fails_clearly_writing_nothing(run_cli, tiny_args, model_pth, capsys):
-    err = expect_nothing_written(run_cli, capsys, "predict", *tiny_args, f"--ckpt_path={model_pth}",
-                                 f"--data.predict_indices=[0, {TINY_TEST}]")
+    err = expect_nothing_written(
+        run_cli,
+        capsys,
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        f"--data.predict_indices=[0, {TINY_TEST}]",
+    )
     assert f"error: data.predict_indices [{TINY_TEST}] are out of range" in err
 
 

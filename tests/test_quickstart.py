@@ -7,9 +7,14 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 
-def test_quickstart_reaches_the_tutorials_accuracy_and_predicts_ankle_boot(run_cli, workdir, capsys):
-    config = [f"--config={REPO / 'configs' / 'quickstart.yaml'}", f"--data.data_dir={REPO / 'data'}",
-              "--trainer.enable_progress_bar=false"]
+def test_quickstart_reaches_the_tutorials_accuracy_and_predicts_ankle_boot(
+    run_cli, workdir, capsys
+):
+    config = [
+        f"--config={REPO / 'configs' / 'quickstart.yaml'}",
+        f"--data.data_dir={REPO / 'data'}",
+        "--trainer.enable_progress_bar=false",
+    ]
     run_cli("fit", *config)
     tested = run_cli("test", *config, "--ckpt_path=best")
     # The tutorial reports 64.6% after 5 epochs; its own loop gives 64.7-65.4% over seeds 0-2.

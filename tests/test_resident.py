@@ -12,17 +12,27 @@ from tests.conftest import TINY_TRAIN, TINY_VAL
 
 
 def datamodule(data_dir, resident: bool, shuffle: bool) -> FashionMNISTDataModule:
-    dm = FashionMNISTDataModule(data_dir=str(data_dir), resident=resident, shuffle=shuffle,
-                                val_size=TINY_VAL, batch_size=32, download=False,
-                                checksums=str(data_dir / "checksums.json"))
+    dm = FashionMNISTDataModule(
+        data_dir=str(data_dir),
+        resident=resident,
+        shuffle=shuffle,
+        val_size=TINY_VAL,
+        batch_size=32,
+        download=False,
+        checksums=str(data_dir / "checksums.json"),
+    )
     dm.setup("fit")
     return dm
 
 
 @pytest.fixture
 def data_dir(tiny_mirror, tiny_checksums, tmp_path):
-    dm = FashionMNISTDataModule(data_dir=str(tmp_path), sources=[str(tiny_mirror)],
-                                checksums=str(tiny_checksums), download=False)
+    dm = FashionMNISTDataModule(
+        data_dir=str(tmp_path),
+        sources=[str(tiny_mirror)],
+        checksums=str(tiny_checksums),
+        download=False,
+    )
     dm.prepare_data()
     (tmp_path / "checksums.json").write_bytes(tiny_checksums.read_bytes())
     return tmp_path
@@ -37,14 +47,16 @@ def test_unshuffled_batches_equal_the_dataloaders_bit_for_bit(data_dir, stage):
     resident = epoch(getattr(datamodule(data_dir, True, False), f"{stage}_dataloader")())
     loader = epoch(getattr(datamodule(data_dir, False, False), f"{stage}_dataloader")())
     assert len(resident) == len(loader)
-    for (x_r, y_r), (x_l, y_l) in zip(resident, loader):
+    for (x_r, y_r), (x_l, y_l) in zip(resident, loader, strict=True):
         assert x_r.dtype == x_l.dtype == torch.float32
         assert torch.equal(x_r, x_l) and torch.equal(y_r, y_l)
 
 
 def test_shuffled_epoch_is_a_permutation_of_the_same_samples(data_dir):
     def samples(loader) -> Counter:
-        return Counter((x.numpy().tobytes(), int(y)) for xs, ys in loader for x, y in zip(xs, ys))
+        return Counter(
+            (x.numpy().tobytes(), int(y)) for xs, ys in loader for x, y in zip(xs, ys, strict=True)
+        )
 
     resident = datamodule(data_dir, True, True).train_dataloader()
     loader = datamodule(data_dir, False, True).train_dataloader()
@@ -70,22 +82,33 @@ def test_lightning_sets_the_epoch_of_the_sampler(data_dir):
 
     dm = datamodule(data_dir, True, True)
     model = ImageClassifier()
-    trainer = Trainer(accelerator="cpu", max_epochs=2, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                      limit_train_batches=2)
+    trainer = Trainer(
+        accelerator="cpu",
+        max_epochs=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        limit_train_batches=2,
+    )
     trainer.fit(model, datamodule=dm)
     assert trainer.train_dataloader.sampler.epoch == 1
 
 
 def test_training_shards_are_padded_to_equal_length():
-    shards = [EpochSampler(10, shuffle=True, seed=0, rank=r, world_size=3, pad=True) for r in range(3)]
+    shards = [
+        EpochSampler(10, shuffle=True, seed=0, rank=r, world_size=3, pad=True) for r in range(3)
+    ]
     indices = [s.indices().tolist() for s in shards]
     assert [len(i) for i in indices] == [4, 4, 4] == [len(s) for s in shards]
     assert set(sum(indices, [])) == set(range(10))
 
 
 def test_evaluation_shards_count_every_sample_once():
-    shards = [EpochSampler(10, shuffle=False, seed=0, rank=r, world_size=3, pad=False) for r in range(3)]
+    shards = [
+        EpochSampler(10, shuffle=False, seed=0, rank=r, world_size=3, pad=False) for r in range(3)
+    ]
     indices = sorted(sum((s.indices().tolist() for s in shards), []))
     assert indices == list(range(10))
     assert [len(s) for s in shards] == [4, 3, 3]
@@ -93,8 +116,9 @@ def test_evaluation_shards_count_every_sample_once():
 
 def test_batches_count_and_last_partial_batch():
     images = torch.zeros(70, 28, 28, dtype=torch.uint8)
-    batches = ResidentBatches(images, torch.zeros(70, dtype=torch.long), 32,
-                              EpochSampler(70, shuffle=False, seed=0))
+    batches = ResidentBatches(
+        images, torch.zeros(70, dtype=torch.long), 32, EpochSampler(70, shuffle=False, seed=0)
+    )
     assert len(batches) == 3
     assert [len(y) for _, y in batches] == [32, 32, 6]
 
@@ -121,6 +145,6 @@ def test_compiled_step_gives_the_eager_loss():
     assert torch.allclose(eager_loss, compiled_loss, rtol=1e-5, atol=1e-6)
     eager_loss.backward()
     compiled_loss.backward()
-    for p_eager, p_compiled in zip(eager.parameters(), compiled.parameters()):
+    for p_eager, p_compiled in zip(eager.parameters(), compiled.parameters(), strict=True):
         assert torch.allclose(p_eager.grad, p_compiled.grad, rtol=1e-4, atol=1e-6)
     assert list(compiled.state_dict()) == list(eager.state_dict())

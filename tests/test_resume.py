@@ -31,8 +31,9 @@ class SignalAtBatch(Callback):
     def __init__(self, signum: int, epoch: int, batch: int) -> None:
         self.signum, self.epoch, self.batch = signum, epoch, batch
 
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int
+    ) -> None:
         if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
             os.kill(os.getpid(), self.signum)
 
@@ -47,8 +48,9 @@ class WaitForSignalAtBatch(Callback):
     def __init__(self, epoch: int, batch: int, timeout: float = 60.0) -> None:
         self.epoch, self.batch, self.timeout = epoch, batch, timeout
 
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int
+    ) -> None:
         if (trainer.current_epoch, batch_idx) != (self.epoch, self.batch):
             return
         print("WAITING FOR SIGTERM", flush=True)
@@ -108,8 +110,11 @@ def test_resumed_fit_continues_in_its_run_folder_and_keeps_its_config(run_cli, t
 def test_ctrl_c_saves_last_after_the_batch_and_keeps_the_best(run_cli, tiny_args, capsys):
     stop_at = 5
     with pytest.raises(SystemExit) as exit_:
-        run_cli("fit", *tiny_args, callback_option(SignalAtBatch, signum=int(signal.SIGINT),
-                                                   epoch=1, batch=stop_at))
+        run_cli(
+            "fit",
+            *tiny_args,
+            callback_option(SignalAtBatch, signum=int(signal.SIGINT), epoch=1, batch=stop_at),
+        )
     assert exit_.value.code == 128 + signal.SIGINT
     assert "stopping after the current batch" in capsys.readouterr().err
     folder = run_folder(0) / "checkpoints"
@@ -122,8 +127,11 @@ def test_ctrl_c_saves_last_after_the_batch_and_keeps_the_best(run_cli, tiny_args
 
 def test_fit_resumed_after_ctrl_c_mid_epoch_equals_an_uninterrupted_fit(run_cli, tiny_args):
     with pytest.raises(SystemExit):
-        run_cli("fit", *tiny_args, callback_option(SignalAtBatch, signum=int(signal.SIGINT),
-                                                   epoch=1, batch=5))
+        run_cli(
+            "fit",
+            *tiny_args,
+            callback_option(SignalAtBatch, signum=int(signal.SIGINT), epoch=1, batch=5),
+        )
     resumed = run_cli("fit", *tiny_args, "--ckpt_path=last")
     straight = run_cli("fit", *tiny_args)
     assert resumed.trainer.global_step == straight.trainer.global_step == 2 * BATCHES_PER_EPOCH
@@ -133,11 +141,18 @@ def test_fit_resumed_after_ctrl_c_mid_epoch_equals_an_uninterrupted_fit(run_cli,
 
 def test_sigterm_to_a_fit_process_mid_epoch_then_resume_completes_it(run_cli, tiny_args):
     stop_at = 3
-    command = [sys.executable, "-m", "fashion_lit", "fit", *tiny_args,
-               callback_option(WaitForSignalAtBatch, epoch=1, batch=stop_at)]
+    command = [
+        sys.executable,
+        "-m",
+        "fashion_lit",
+        "fit",
+        *tiny_args,
+        callback_option(WaitForSignalAtBatch, epoch=1, batch=stop_at),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as process:
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
         try:
             for line in process.stdout:
                 if line.startswith("WAITING FOR SIGTERM"):

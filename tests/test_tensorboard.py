@@ -78,7 +78,8 @@ def test_test_from_a_checkpoint_adds_to_the_run_it_evaluates(fitted, run_cli, ti
     assert sorted(p.name for p in Path("lightning_logs").iterdir()) == ["version_0"]
     events = read_events(RUN)
     assert events.Scalars("test/acc")[-1].value == pytest.approx(
-        float(tested.trainer.callback_metrics["test/acc"]))
+        float(tested.trainer.callback_metrics["test/acc"])
+    )
     assert {"test/confusion_matrix", "test/misclassified"} <= set(events.Tags()["images"])
     assert (RUN / "test_confusion_matrix.png").is_file()
     assert (RUN / "config.yaml").is_file() and (RUN / "config-test.yaml").is_file()
@@ -93,20 +94,34 @@ def free_port() -> int:
 def test_tensorboard_server_lists_the_run(fitted):
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tensorboard.main", "--logdir", "lightning_logs",
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            "lightning_logs",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline, runs = time.monotonic() + 60, None
         while time.monotonic() < deadline and not runs:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/runs", timeout=5) as reply:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/data/runs", timeout=5
+                ) as reply:
                     runs = json.load(reply)
             except OSError:
                 time.sleep(0.5)
         assert runs is not None and "version_0" in runs
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", timeout=5) as reply:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/data/plugin/scalars/tags", timeout=5
+        ) as reply:
             assert "val/acc" in json.load(reply)["version_0"]
     finally:
         server.terminate()

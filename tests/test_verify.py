@@ -37,14 +37,16 @@ def acquired(tiny_mirror, tiny_checksums, tmp_path) -> Path:
 
 
 def test_a_truncated_gz_is_rejected_by_name_and_the_next_source_used(
-        bad_mirror, tiny_mirror, tiny_checksums, tmp_path):
+    bad_mirror, tiny_mirror, tiny_checksums, tmp_path
+):
     archive = bad_mirror / f"{TRAIN_IMAGES}.gz"
     archive.write_bytes(archive.read_bytes()[:-100])
     with pytest.raises(DataVerificationError) as error:
         acquire(tmp_path / "data", [bad_mirror], download=False, checksums=tiny_checksums)
     assert f"{archive} is not a complete gzip archive" in str(error.value)
-    raw = acquire(tmp_path / "data", [bad_mirror, tiny_mirror], download=False,
-                  checksums=tiny_checksums)
+    raw = acquire(
+        tmp_path / "data", [bad_mirror, tiny_mirror], download=False, checksums=tiny_checksums
+    )
     assert sha256_of(raw / TRAIN_IMAGES) == load_checksums(tiny_checksums)[0].sha256
 
 
@@ -56,7 +58,8 @@ def test_a_garbled_gz_is_rejected_by_name(bad_mirror, tiny_checksums, tmp_path):
 
 
 def test_other_data_of_the_right_shape_is_rejected_with_both_hashes(
-        bad_mirror, tiny_checksums, tmp_path):
+    bad_mirror, tiny_checksums, tmp_path
+):
     archive = bad_mirror / f"{TRAIN_IMAGES}.gz"
     other = np.full((640, 28, 28), 7, dtype=np.uint8)
     write_idx(archive, other)
@@ -66,15 +69,18 @@ def test_other_data_of_the_right_shape_is_rejected_with_both_hashes(
     message = str(error.value)
     assert f"{archive} is not the expected {TRAIN_IMAGES}" in message
     assert f"expected sha256 {expected.sha256}, {expected.size} bytes" in message
-    assert f"found    sha256 {hashlib.sha256(gzip.decompress(archive.read_bytes())).hexdigest()}" \
+    assert (
+        f"found    sha256 {hashlib.sha256(gzip.decompress(archive.read_bytes())).hexdigest()}"
         in message
+    )
     assert "It is MNIST's" not in message
     assert "remove it from data.sources" in message
     assert not (tmp_path / "data" / "FashionMNIST" / "raw" / TRAIN_IMAGES).exists()
 
 
 def test_a_truncated_file_in_place_is_replaced_from_a_source(
-        acquired, tiny_mirror, tiny_checksums, capsys):
+    acquired, tiny_mirror, tiny_checksums, capsys
+):
     path = acquired / TRAIN_IMAGES
     path.write_bytes(path.read_bytes()[:1000])
     acquire(acquired.parents[1], [tiny_mirror], download=False, checksums=tiny_checksums)
@@ -83,7 +89,8 @@ def test_a_truncated_file_in_place_is_replaced_from_a_source(
 
 
 def test_a_corrupt_file_in_place_with_no_good_source_is_named_and_set_aside(
-        acquired, tiny_checksums, tmp_path):
+    acquired, tiny_checksums, tmp_path
+):
     path = acquired / TRAIN_IMAGES
     content = bytearray(path.read_bytes())
     content[-1] ^= 0xFF
@@ -103,8 +110,9 @@ def test_a_corrupt_file_in_place_with_no_good_source_is_named_and_set_aside(
 def test_setup_rejects_a_truncated_file_with_a_clear_message(acquired, tiny_checksums):
     path = acquired / TRAIN_IMAGES
     path.write_bytes(path.read_bytes()[:-1])
-    dm = FashionMNISTDataModule(data_dir=str(acquired.parents[1]), checksums=str(tiny_checksums),
-                                download=False)
+    dm = FashionMNISTDataModule(
+        data_dir=str(acquired.parents[1]), checksums=str(tiny_checksums), download=False
+    )
     with pytest.raises(CorruptFileError) as error:
         dm.setup("fit")
     message = str(error.value)
@@ -114,18 +122,21 @@ def test_setup_rejects_a_truncated_file_with_a_clear_message(acquired, tiny_chec
 
 def test_setup_rejects_a_file_that_is_not_idx(acquired, tiny_checksums):
     (acquired / TRAIN_IMAGES).write_text("version https://git-lfs.github.com/spec/v1\n")
-    dm = FashionMNISTDataModule(data_dir=str(acquired.parents[1]), checksums=str(tiny_checksums),
-                                download=False)
+    dm = FashionMNISTDataModule(
+        data_dir=str(acquired.parents[1]), checksums=str(tiny_checksums), download=False
+    )
     with pytest.raises(CorruptFileError, match="is not an IDX file of unsigned bytes"):
         dm.setup("fit")
 
 
 def test_an_unchanged_file_is_hashed_once_a_changed_one_again(
-        acquired, tiny_mirror, tiny_checksums, monkeypatch):
+    acquired, tiny_mirror, tiny_checksums, monkeypatch
+):
     hashed = []
     real_sha256_of = verify_module.sha256_of
-    monkeypatch.setattr(verify_module, "sha256_of", lambda p: hashed.append(Path(p).name)
-                        or real_sha256_of(p))
+    monkeypatch.setattr(
+        verify_module, "sha256_of", lambda p: hashed.append(Path(p).name) or real_sha256_of(p)
+    )
     acquire(acquired.parents[1], [tiny_mirror], download=False, checksums=tiny_checksums)
     assert hashed == []
     os.utime(acquired / TRAIN_IMAGES, ns=(0, 0))
@@ -147,8 +158,9 @@ def test_mnist_served_under_fashionmnists_names_is_named(tmp_path):
     with pytest.raises(DataVerificationError) as error:
         acquire(tmp_path / "data", [proxy], download=False)
     message = str(error.value)
-    assert "It is MNIST's train-labels-idx1-ubyte (handwritten digits), not FashionMNIST's" \
-        in message
+    assert (
+        "It is MNIST's train-labels-idx1-ubyte (handwritten digits), not FashionMNIST's" in message
+    )
     assert "caching proxy" in message
 
 

@@ -37,10 +37,10 @@ def tutorial_model_pth(path: str = "model.pth") -> TutorialNeuralNetwork:
 
 
 def other_architecture_state_dict() -> dict[str, torch.Tensor]:
-    net = nn.Sequential(nn.Flatten(), nn.Sequential(nn.Linear(784, 256), nn.ReLU(),
-                                                    nn.Linear(256, 10)))
+    net = nn.Sequential(
+        nn.Flatten(), nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    )
     return {f"linear_relu_stack.{k.split('.', 1)[1]}": v for k, v in net.state_dict().items()}
-
 
 
 def test_tutorial_model_pth_loads_as_model_weights(tmp_path):
@@ -63,8 +63,9 @@ def test_tutorial_model_pth_gives_the_tutorials_test_accuracy(run_cli, tiny_args
 
 def test_state_dict_and_weights_together_are_refused(run_cli, tiny_args, capsys):
     torch.save(NeuralNetwork().state_dict(), "model.pth")
-    err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=model.pth",
-                           "--model.weights=model.pth")
+    err = expect_cli_error(
+        run_cli, capsys, "test", *tiny_args, "--ckpt_path=model.pth", "--model.weights=model.pth"
+    )
     assert "--ckpt_path model.pth is a state_dict" in err and "give one of them" in err
 
 
@@ -72,15 +73,18 @@ def test_state_dict_of_another_architecture_names_the_first_mismatching_key(tmp_
     torch.save(other_architecture_state_dict(), tmp_path / "other.pth")
     with pytest.raises(CheckpointError) as error:
         load_weights(NeuralNetwork(), tmp_path / "other.pth")
-    assert ("linear_relu_stack.0.weight is of shape (256, 784) in " in str(error.value)
-            and "other.pth but of shape (512, 784) in the model" in str(error.value))
+    assert "linear_relu_stack.0.weight is of shape (256, 784) in " in str(
+        error.value
+    ) and "other.pth but of shape (512, 784) in the model" in str(error.value)
 
 
 def test_state_dict_of_another_architecture_fails_the_cli_clearly(run_cli, tiny_args, capsys):
     torch.save(other_architecture_state_dict(), "other.pth")
     err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=other.pth")
-    assert ("error: The weights do not fit the model: linear_relu_stack.0.weight is of shape "
-            "(256, 784) in other.pth but of shape (512, 784) in the model") in err
+    assert (
+        "error: The weights do not fit the model: linear_relu_stack.0.weight is of shape "
+        "(256, 784) in other.pth but of shape (512, 784) in the model"
+    ) in err
     assert "Traceback" not in err
 
 
@@ -88,7 +92,9 @@ def test_state_dict_with_missing_keys_names_the_first_one(tmp_path):
     state_dict = NeuralNetwork().state_dict()
     del state_dict["linear_relu_stack.4.bias"]
     torch.save(state_dict, tmp_path / "partial.pth")
-    with pytest.raises(CheckpointError, match=r"the model has linear_relu_stack\.4\.bias of shape \(10,\)"):
+    with pytest.raises(
+        CheckpointError, match=r"the model has linear_relu_stack\.4\.bias of shape \(10,\)"
+    ):
         load_weights(NeuralNetwork(), tmp_path / "partial.pth")
 
 
@@ -97,11 +103,14 @@ def test_lightning_checkpoint_of_another_architecture_names_the_first_mismatchin
 ):
     state_dict = ImageClassifier().state_dict()
     state_dict["net.linear_relu_stack.4.weight"] = torch.zeros(5, 512)
-    torch.save({"state_dict": state_dict, "pytorch-lightning_version": lightning.__version__},
-               "other.ckpt")
+    torch.save(
+        {"state_dict": state_dict, "pytorch-lightning_version": lightning.__version__}, "other.ckpt"
+    )
     err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=other.ckpt")
-    assert ("net.linear_relu_stack.4.weight is of shape (5, 512) in other.ckpt but of shape "
-            "(10, 512) in the model") in err
+    assert (
+        "net.linear_relu_stack.4.weight is of shape (5, 512) in other.ckpt but of shape "
+        "(10, 512) in the model"
+    ) in err
 
 
 def test_truncated_checkpoint_is_reported_with_its_path(run_cli, tiny_args, capsys):

@@ -1,8 +1,8 @@
 """``python -m fashion_lit.data``: acquire the FashionMNIST files, nothing else.
 
-    python -m fashion_lit.data                            # into data/, from the default sources
-    python -m fashion_lit.data --data_dir data --download false
-    python -m fashion_lit.data --sources '[/srv/mirror, https://example.org/fashion/]'
+python -m fashion_lit.data                            # into data/, from the default sources
+python -m fashion_lit.data --data_dir data --download false
+python -m fashion_lit.data --sources '[/srv/mirror, https://example.org/fashion/]'
 """
 
 from jsonargparse import CLI

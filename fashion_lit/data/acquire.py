@@ -74,8 +74,9 @@ def check_acquired(data_dir: str | os.PathLike, checksums: str | None = None) ->
     files = load_checksums(checksums)
     raw = raw_folder(data_dir)
     missing = missing_files(data_dir, files)
-    command = (f"`python -m fashion_lit.data --data_dir {data_dir}` "
-               "(or the datamodule's prepare_data)")
+    command = (
+        f"`python -m fashion_lit.data --data_dir {data_dir}` (or the datamodule's prepare_data)"
+    )
     if missing:
         raise DataNotFoundError(
             f"FashionMNIST files are missing from {raw}: {', '.join(f.name for f in missing)}. "
@@ -183,7 +184,8 @@ class _Chain:
             network = is_network(source)
             if network and not self.download:
                 outcomes.append(
-                    _Outcome(source, "skipped: downloading is off (data.download: false)"))
+                    _Outcome(source, "skipped: downloading is off (data.download: false)")
+                )
                 continue
             if source in self.unreachable:
                 outcomes.append(_Outcome(source, self.unreachable[source]))
@@ -216,8 +218,9 @@ class _Chain:
         return _Outcome(source, f"failed: {_describe(failure)}")
 
 
-def _acquire_one(file: IdxFile, target: Path, chain: _Chain, record: VerdictRecord
-                 ) -> list[_Outcome]:
+def _acquire_one(
+    file: IdxFile, target: Path, chain: _Chain, record: VerdictRecord
+) -> list[_Outcome]:
     """Put a verified ``file`` at ``target``; return what each place gave if that failed."""
     outcomes = []
     if target.is_file():
@@ -228,8 +231,13 @@ def _acquire_one(file: IdxFile, target: Path, chain: _Chain, record: VerdictReco
             record.remember(target, file)
             return []
         except CorruptFileError as error:
-            outcomes.append(_Outcome(str(target), "failed verification; moved aside to "
-                                     f"{target.name}.rejected", str(error)))
+            outcomes.append(
+                _Outcome(
+                    str(target),
+                    f"failed verification; moved aside to {target.name}.rejected",
+                    str(error),
+                )
+            )
     replacing = bool(outcomes)
     source, tried = chain.install(file, target)
     outcomes += tried
@@ -265,13 +273,23 @@ def _install(opened: Opened, file: IdxFile, target: Path) -> None:
     at most a ``.part`` file.
     """
     temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
-    action = "Downloading" if is_network(opened.location) else (
-        "Decompressing" if opened.compressed else "Copying")
+    action = (
+        "Downloading"
+        if is_network(opened.location)
+        else ("Decompressing" if opened.compressed else "Copying")
+    )
     digest = hashlib.sha256()
     try:
         with (
-            tqdm(total=opened.total, desc=f"{action} {Path(opened.location).name}", unit="B",
-                 unit_scale=True, unit_divisor=1024, disable=None, leave=False) as bar,
+            tqdm(
+                total=opened.total,
+                desc=f"{action} {Path(opened.location).name}",
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                disable=None,
+                leave=False,
+            ) as bar,
             os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out,
         ):
             metered = _Metered(opened, bar)
@@ -326,29 +344,43 @@ def _failure(
     lines += ["", "Sources tried, in order:"]
     places = list(dict.fromkeys(o.where for outcomes in failures.values() for o in outcomes))
     for place in places:
-        given = {file.name: o.summary for file, outcomes in failures.items()
-                 for o in outcomes if o.where == place}
+        given = {
+            file.name: o.summary
+            for file, outcomes in failures.items()
+            for o in outcomes
+            if o.where == place
+        }
         if len(set(given.values())) == 1 and len(given) == len(failures):
             lines.append(f"  - {place}: {next(iter(given.values()))}")
         else:
             lines.append(f"  - {place}:")
             lines += [f"      {name}: {summary}" for name, summary in given.items()]
+    lines += (
+        [
+            "",
+            "A file that fails verification is never used; a copy that was already in place is "
+            "moved aside to <name>.rejected, not deleted. If a source served the wrong data, "
+            "remove it from data.sources (or clear the caching proxy in front of it).",
+        ]
+        if rejections
+        else []
+    )
     lines += [
         "",
-        "A file that fails verification is never used; a copy that was already in place is "
-        "moved aside to <name>.rejected, not deleted. If a source served the wrong data, "
-        "remove it from data.sources (or clear the caching proxy in front of it).",
-    ] if rejections else []
-    lines += [
-        "",
-        "Expected files, each .gz or decompressed: "
-        + ", ".join(f.archive for f in files) + ".",
+        "Expected files, each .gz or decompressed: " + ", ".join(f.archive for f in files) + ".",
         "To get them, any one of:",
-        *(["  - on Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist`, which puts "
-           f"them in {DEBIAN_DIR};"] if files == FILES else []),
+        *(
+            [
+                "  - on Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist`, which puts "
+                f"them in {DEBIAN_DIR};"
+            ]
+            if files == FILES
+            else []
+        ),
         f"  - copy them into {raw}, or into a folder listed in data.sources or ${SOURCES_ENV};",
-        "  - allow downloading (data.download: true)." if not download else
-        "  - on a machine that reaches a mirror, run `python -m fashion_lit.data` and copy "
+        "  - allow downloading (data.download: true)."
+        if not download
+        else "  - on a machine that reaches a mirror, run `python -m fashion_lit.data` and copy "
         "the files it acquires.",
         "Then run `python -m fashion_lit.data` (or the training command) again.",
     ]

@@ -164,19 +164,28 @@ class FashionMNISTDataModule(LightningDataModule):
         return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
 
     def _sampler(
-        self, size: int, shuffle: bool, train: bool, device: torch.device | str = "cpu",
+        self,
+        size: int,
+        shuffle: bool,
+        train: bool,
+        device: torch.device | str = "cpu",
         shard: bool = True,
     ) -> EpochSampler:
         trainer = self.trainer
         # On a resumed run the trainer has restored its epoch before asking for loaders.
         epoch = trainer.current_epoch if trainer is not None else 0
-        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer and shard else (0, 1)
+        rank, world_size = (
+            (trainer.global_rank, trainer.world_size) if trainer and shard else (0, 1)
+        )
         # Training pads so that every rank takes the same number of steps; evaluation
         # does not, so that every image counts exactly once in the metrics.
-        return EpochSampler(size, shuffle, self._shuffle_seed, epoch, rank, world_size,
-                            pad=train, device=device)
+        return EpochSampler(
+            size, shuffle, self._shuffle_seed, epoch, rank, world_size, pad=train, device=device
+        )
 
-    def _on_device(self, dataset: Dataset, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def _on_device(
+        self, dataset: Dataset, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The uint8 images and labels of ``dataset``, copied to ``device`` once."""
         key = f"{id(dataset)}@{device}"
         if key not in self._device_tensors:
@@ -212,7 +221,9 @@ class FashionMNISTDataModule(LightningDataModule):
                 f"{len(self.test_set)} images, indexed 0 to {len(self.test_set) - 1}."
             )
         # Predictions are few and need their indices: the plain DataLoader path serves.
-        return DataLoader(WithIndex(Subset(self.test_set, indices), indices), **self._dataloader_options())
+        return DataLoader(
+            WithIndex(Subset(self.test_set, indices), indices), **self._dataloader_options()
+        )
 
 
 class WithIndex(Dataset):

@@ -27,7 +27,9 @@ class ResidentBatches(CountsBatches):
 
     batch_sampler = None
 
-    def __init__(self, images: Tensor, targets: Tensor, batch_size: int, sampler: EpochSampler) -> None:
+    def __init__(
+        self, images: Tensor, targets: Tensor, batch_size: int, sampler: EpochSampler
+    ) -> None:
         if images.dtype != torch.uint8:
             raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
         self.images, self.targets = images, targets

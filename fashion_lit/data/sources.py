@@ -53,8 +53,7 @@ def folder_of(source: str) -> Path | None:
         return Path(url2pathname(parts.path))
     if len(parts.scheme) > 1:  # one letter is a Windows drive
         raise ValueError(
-            f"data.sources: {source!r} is neither a folder nor a file://, http:// or "
-            "https:// URL."
+            f"data.sources: {source!r} is neither a folder nor a file://, http:// or https:// URL."
         )
     return Path(source)
 

@@ -134,8 +134,12 @@ class VerdictRecord:
     @staticmethod
     def _stamp(path: Path, file: IdxFile) -> dict:
         stat = path.stat()
-        return {"sha256": file.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                "inode": stat.st_ino}
+        return {
+            "sha256": file.sha256,
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "inode": stat.st_ino,
+        }
 
     def vouches_for(self, path: Path, file: IdxFile) -> bool:
         try:
