@@ -14,10 +14,8 @@
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -30,6 +28,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 from lightning_utilities.core.rank_zero import rank_zero_only
+
+from fashion_lit.files import replaced_atomically
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -53,23 +53,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 def atomic_torch_save(obj: Any, path: _PATH) -> None:
     """``torch.save(obj, path)`` such that ``path`` holds either its old content or the new one.
 
-    The temporary name starts with a dot and ends in ``.tmp``, so no ``*.ckpt`` pattern
-    matches a file left behind by a killed process.
+    The temporary file is hidden and ends in ``.part``, so no ``*.ckpt`` pattern matches
+    one left behind by a killed process; it reaches the disk before it is renamed.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(obj, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with (
+        replaced_atomically(path, keep_suffix=False, durable=True) as temporary,
+        open(temporary, "wb") as file,
+    ):
+        torch.save(obj, file)
 
 
 class RunCheckpoint(ModelCheckpoint):
