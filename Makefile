@@ -12,7 +12,7 @@ RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast parity tuned bench predict export tensorboard clean
+.PHONY: help install data fit test test-fast lint parity tuned bench predict export tensorboard clean
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,10 @@ test: data ## Run the whole test suite, the slow real-data test included
 
 test-fast: install ## Run the tests without the slow real-data training
 	$(PY) -m pytest -m "not slow"
+
+lint: install ## Check style with ruff (lint rules and formatting, as in pyproject.toml)
+	$(VENV)/bin/ruff check fashion_lit tests benchmarks docs
+	$(VENV)/bin/ruff format --check fashion_lit tests benchmarks docs
 
 parity: data ## Compare fashion_lit with the plain tutorial loop (configs/parity.yaml)
 	$(PY) benchmarks/parity.py --data-dir $(DATA_DIR)
