@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lightning.pytorch import Trainer
 
 from fashion_lit.cli import cli_main
 from fashion_lit.data.checksums import write_checksums
@@ -115,3 +116,16 @@ def expect_cli_error(run_cli, capsys, *args) -> str:
         run_cli(*args)
     assert exit_.value.code == 2
     return capsys.readouterr().err
+
+
+def quiet_trainer(**kwargs) -> Trainer:
+    """A CPU Trainer that logs, checkpoints and prints nothing: for module-level tests."""
+    return Trainer(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **kwargs,
+    )

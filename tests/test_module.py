@@ -1,11 +1,11 @@
 """The LightningModule: the tutorial's loss and optimizer, stage metrics, predictions."""
 
 import torch
-from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader, TensorDataset
 
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
+from tests.conftest import quiet_trainer
 
 
 def labelled_loader(count: int = 64) -> DataLoader:
@@ -13,18 +13,6 @@ def labelled_loader(count: int = 64) -> DataLoader:
     images = torch.rand(count, 1, 28, 28, generator=generator)
     labels = torch.randint(0, 10, (count,), generator=generator)
     return DataLoader(TensorDataset(images, labels), batch_size=16)
-
-
-def quiet_trainer(**kwargs) -> Trainer:
-    return Trainer(
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        **kwargs,
-    )
 
 
 def test_default_network_and_optimizer_are_the_tutorials():

@@ -8,7 +8,7 @@ import torch
 from fashion_lit.data import FashionMNISTDataModule
 from fashion_lit.data.resident import EpochSampler, ResidentBatches
 from fashion_lit.module import ImageClassifier
-from tests.conftest import TINY_TRAIN, TINY_VAL
+from tests.conftest import TINY_TRAIN, TINY_VAL, quiet_trainer
 
 
 def datamodule(data_dir, resident: bool, shuffle: bool) -> FashionMNISTDataModule:
@@ -78,20 +78,9 @@ def test_shuffle_order_depends_on_the_epoch_only():
 
 
 def test_lightning_sets_the_epoch_of_the_sampler(data_dir):
-    from lightning.pytorch import Trainer
-
     dm = datamodule(data_dir, True, True)
     model = ImageClassifier()
-    trainer = Trainer(
-        accelerator="cpu",
-        max_epochs=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        limit_train_batches=2,
-    )
+    trainer = quiet_trainer(max_epochs=2, limit_val_batches=0, limit_train_batches=2)
     trainer.fit(model, datamodule=dm)
     assert trainer.train_dataloader.sampler.epoch == 1
 
