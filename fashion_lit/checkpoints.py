@@ -14,6 +14,7 @@ and with which file, before anything runs.
 import os
 import pickle
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,48 @@ def resolve_alias(alias: str, runs_root: str | os.PathLike) -> Path:
     """Turn ``"best"`` or ``"last"`` into a checkpoint file of the most recent run."""
     run = find_latest_run(runs_root)
     return resolve_best(run) if alias == "best" else resolve_last(run)
+
+
+@dataclass(frozen=True)
+class LoadedNetwork:
+    """A network ready for inference, and where its weights came from.
+
+    Attributes:
+        net: the tutorial's ``NeuralNetwork`` with the weights loaded, in eval mode, on
+            the CPU.
+        path: the file the weights were read from.
+        run_dir: the run folder the checkpoint belongs to, if it is in one.
+        val_acc: the validation accuracy recorded with the checkpoint, if any.
+    """
+
+    net: nn.Module
+    path: Path
+    run_dir: Path | None
+    val_acc: float | None
+
+
+def load_network(ckpt_path: str, runs_root: str | os.PathLike = RUNS_ROOT) -> LoadedNetwork:
+    """The network of anything ``predict --ckpt_path`` accepts: ``best``, ``last``, a
+    Lightning checkpoint, or a plain state_dict such as the tutorial's ``model.pth``.
+
+    For commands that use the network alone (``export``, ``serve``); raises a
+    :class:`CheckpointError` with the plain message when the file cannot be used.
+    """
+    from fashion_lit.network import NeuralNetwork
+    from fashion_lit.weights import network_state_dict
+
+    path = resolve_alias(ckpt_path, runs_root) if ckpt_path in ("best", "last") else None
+    path = path or check_exists(ckpt_path, runs_root)
+    contents = read_checkpoint(path)
+    state_dict = network_state_dict(contents, path)
+    net = NeuralNetwork()
+    check_state_dict_fits(state_dict, net, str(path))
+    net.load_state_dict(state_dict)
+    net.eval()
+    run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+    val_acc = None
+    for state in contents.get("callbacks", {}).values():
+        score = state.get("current_score") if isinstance(state, dict) else None
+        if score is not None:
+            val_acc = float(score)
+    return LoadedNetwork(net, path, run_dir, val_acc)

@@ -15,6 +15,7 @@ light on black. A picture given to the classifier goes the same way:
 A 28×28 PNG of a test image therefore comes back as exactly that image's tensor.
 """
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,20 +74,34 @@ def border_mean(gray: Image.Image) -> float:
     return float(border.mean())
 
 
-def load_image(path: str | os.PathLike) -> Tensor:
-    """Read an image file and convert it with :func:`to_fashion_mnist`."""
+def decode_image(data: bytes, name: str) -> Tensor:
+    """Decode the bytes of an image file and convert them with :func:`to_fashion_mnist`.
+
+    The one conversion of a picture, whether it was read from disk (``predict``) or
+    received over HTTP (``serve``), so that both give the same tensor. ``name`` (a path
+    or an upload's file name) only names the picture in error messages.
+    """
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             image.load()
             return to_fashion_mnist(image)
-    except FileNotFoundError as error:
-        raise ImageError(f"{path}: no such file.") from error
     except UnidentifiedImageError as error:
         raise ImageError(
-            f"{path} is not an image that Pillow can read; give PNG or JPEG files."
+            f"{name} is not an image that Pillow can read; give PNG or JPEG files."
         ) from error
-    except OSError as error:  # unreadable (permissions) or damaged (truncated data)
+    except OSError as error:  # damaged (truncated data)
+        raise ImageError(f"Cannot read the image {name}: {error}.") from error
+
+
+def load_image(path: str | os.PathLike) -> Tensor:
+    """Read an image file and convert it with :func:`decode_image`."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError as error:
+        raise ImageError(f"{path}: no such file.") from error
+    except OSError as error:  # unreadable (permissions, a folder)
         raise ImageError(f"Cannot read the image {path}: {error}.") from error
+    return decode_image(data, str(path))
 
 
 class ImageFiles(Dataset):
