@@ -1,6 +1,6 @@
 """``python -m fashion_lit``: the command line (see ``fashion_lit.cli``)."""
 
-from fashion_lit.cli import cli_main
+from fashion_lit.cli import main
 
 if __name__ == "__main__":
-    cli_main()
+    main()

@@ -1,20 +1,24 @@
 """The command line: ``python -m fashion_lit {fit,validate,test,predict} --config FILE``.
 
 A LightningCLI with the project's defaults: a TensorBoard run folder per ``fit`` under
-``lightning_logs/``, a ModelCheckpoint keeping ``last.ckpt`` and the best by ``val/acc``,
-and ``--ckpt_path best|last`` resolved from the runs on disk, so that they also work in
-a new process after ``fit``. ``--ckpt_path`` also takes a plain state_dict such as the
-tutorial's ``model.pth`` (loaded as ``--model.weights``). ``python -m fashion_lit export``
-is handed to :mod:`fashion_lit.export`: it maps to no Trainer method.
+``lightning_logs/``, the best checkpoints by ``val/acc`` and ``last.ckpt`` after every
+epoch, and ``--ckpt_path best|last`` resolved from the runs on disk, so that they also work
+in a new process after ``fit``. ``--ckpt_path`` also takes a URL and a plain state_dict
+such as the tutorial's ``model.pth``. ``python -m fashion_lit export`` is handed to
+:mod:`fashion_lit.export`: it maps to no Trainer method.
 
-Checkpoints are written atomically and ``last.ckpt`` is also saved when Ctrl-C or
-SIGTERM stops ``fit``. ``fit --ckpt_path`` with a checkpoint of a run folder resumes
-that run in its own folder: its TensorBoard curves and checkpoints continue there, its
-``config.yaml`` is kept, and the resumed invocation's config is saved next to it as
-``config-resume-1.yaml`` (then ``-2``, ...). A ``--ckpt_path`` that is missing, not a
-checkpoint, or of another network is refused before anything runs.
+Checkpoints come through :mod:`fashion_lit.checkpoints`, read once and as data only; a
+``--ckpt_path`` that is missing, damaged, holds code, or is of another network, and
+hyperparameters in it that name foreign classes or files, are refused before anything
+runs. ``fit --ckpt_path`` with a checkpoint of a run folder resumes that run in its own
+folder: its TensorBoard curves and checkpoints continue there, its ``config.yaml`` is
+kept, and the resumed invocation's config is saved next to it as
+``config-resume-1.yaml`` (then ``-2``, ...). ``validate``, ``test`` and ``predict`` need
+trained weights (``--ckpt_path`` or ``--model.weights``), unless ``--untrained true``
+asks for the random ones. A command that fails leaves no new empty run folder behind.
 """
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,22 +27,24 @@ from jsonargparse import Namespace
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import TensorBoardLogger
 
 from fashion_lit import export
 from fashion_lit.checkpoints import (
     RUNS_ROOT,
+    Checkpoint,
     CheckpointError,
-    check_exists,
-    check_state_dict_fits,
-    is_lightning_checkpoint,
-    read_checkpoint,
-    resolve_alias,
+    LastCheckpoint,
+    RunCheckpoint,
+    hyperparameters_to_take,
+    load,
+    runs_root,
 )
 from fashion_lit.data import FashionMNISTDataModule
 from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.evaluation_images import EvaluationImages
-from fashion_lit.fault_tolerance import RunCheckpoint, clean_stop_on_signals
 from fashion_lit.images import ImageError
+from fashion_lit.interrupts import clean_stop_on_signals
 from fashion_lit.module import ImageClassifier
 from fashion_lit.prediction import PredictionWriter
 
@@ -51,12 +57,22 @@ TRAINER_DEFAULTS: dict[str, Any] = {
         "class_path": "fashion_lit.logger.RunLogger",
         "init_args": {"save_dir": ".", "name": RUNS_ROOT, "log_graph": True},
     },
-    "plugins": {"class_path": "fashion_lit.fault_tolerance.AtomicCheckpointIO"},
+    "plugins": {"class_path": "fashion_lit.checkpoints.AtomicCheckpointIO"},
 }
+
+#: Errors in the user's input found while running (an image, a checkpoint's contents):
+#: reported with their message and exit status 2, as a bad option is, not a traceback.
+INPUT_ERRORS: tuple[type[Exception], ...] = (
+    CheckpointError,
+    ImageError,
+    PredictIndexError,
+)
 
 
 class FashionLitCLI(LightningCLI):
-    """LightningCLI with a checkpoint callback, linked class count and on-disk aliases."""
+    """LightningCLI with run checkpoints, on-disk aliases and safe checkpoint loading."""
+
+    checkpoint: Checkpoint | None = None
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
@@ -65,7 +81,6 @@ class FashionLitCLI(LightningCLI):
             {
                 "checkpoint.monitor": "val/acc",
                 "checkpoint.mode": "max",
-                "checkpoint.save_last": True,
                 # Metric names hold a "/", which would otherwise open a subfolder.
                 "checkpoint.filename": "epoch{epoch:02d}-val_acc{val/acc:.4f}",
                 "checkpoint.auto_insert_metric_name": False,
@@ -73,29 +88,63 @@ class FashionLitCLI(LightningCLI):
         )
         parser.add_lightning_class_args(PredictionWriter, "prediction")
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
+        parser.add_argument(
+            "--untrained",
+            type=bool,
+            default=False,
+            help="validate, test or predict with the untrained network's random weights "
+            "(a smoke test); otherwise --ckpt_path or --model.weights is required.",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Parse, then read ``--ckpt_path`` once, safely, and take only the checkpoint's
+        allowed hyperparameters (see :mod:`fashion_lit.checkpoints.hyperparameters`).
+
+        LightningCLI would copy all of them into the config after this method, re-reading
+        the file; ``ckpt_path`` is therefore set aside here and put back in
+        :meth:`before_instantiate_classes`, once that step has passed.
+        """
         super().parse_arguments(parser, args)
-        self.ckpt_state_dict: dict[str, Any] | None = None
         subcommand = self.config.get("subcommand")
         if subcommand is None:
             return
         config = self.config[subcommand]
-        given = config.get("ckpt_path")
-        if given is None or "://" in str(given):  # none, or remote: Lightning's own
+        if config.get("weights_only") is False:
+            parser.error(
+                "--weights_only false is refused: it would let a checkpoint run code when "
+                "it is loaded. fashion_lit always loads checkpoints as data only."
+            )
+        spec = config.get("ckpt_path")
+        if spec is None:
+            if subcommand != "fit" and config.model.get("weights") is None and not config.untrained:
+                parser.error(
+                    f"{subcommand} needs trained weights: pass --ckpt_path best, last, a "
+                    ".ckpt file or the tutorial's model.pth, or --model.weights FILE "
+                    "(or --untrained true to use random weights, as a smoke test)."
+                )
             return
         try:
-            if given in ("best", "last"):
-                config.ckpt_path = str(resolve_alias(given, runs_root(config)))
-            contents = read_checkpoint(check_exists(config.ckpt_path, runs_root(config)))
+            checkpoint = load(spec, runs_root(config))
         except CheckpointError as error:
-            parser.error(f"--ckpt_path {given}: {error}")
-        if not is_lightning_checkpoint(contents):
-            weights_from_state_dict(parser, config)
+            parser.error(f"--ckpt_path {spec}: {error}")
+        config.ckpt_path = None
+        if not checkpoint.is_lightning:
+            if config.model.get("weights") is not None:
+                parser.error(
+                    f"--ckpt_path {spec} is a state_dict, and --model.weights "
+                    f"{config.model.weights} is given too: give one of them."
+                )
+            self.checkpoint = checkpoint
             return
-        # Compared with the model once it is built (instantiate_classes).
-        self.ckpt_state_dict = contents["state_dict"]
-        self._continue_run(subcommand, config, Path(config.ckpt_path))
+        given = given_model_keys(parser, args, subcommand)
+        try:
+            taken = hyperparameters_to_take(checkpoint.hyperparameters, given)
+        except CheckpointError as error:
+            parser.error(f"--ckpt_path {spec}: {error}")
+        if taken:
+            self.config = parser.parse_object({subcommand: {"model": taken}}, self.config)
+        self.checkpoint = checkpoint
+        self._continue_run(subcommand, self.config[subcommand], checkpoint.path)
 
     def _continue_run(self, subcommand: str, config: Namespace, ckpt_path: Path) -> None:
         """Log into the run folder that the checkpoint belongs to, not a new empty one.
@@ -126,55 +175,92 @@ class FashionLitCLI(LightningCLI):
             resume += 1
         self.save_config_kwargs["config_filename"] = f"config-resume-{resume}.yaml"
 
+    def before_instantiate_classes(self) -> None:
+        if self.checkpoint is not None and self.checkpoint.is_lightning:
+            # Absolute: Lightning downloads any path that starts with "http" (http_runs/…).
+            self.config[self.subcommand].ckpt_path = str(self.checkpoint.path.resolve())
+
     def instantiate_classes(self) -> None:
+        """Build the classes, then check the checkpoint's weights against the model (a
+        plain state_dict is loaded into the network here: the Trainer restores Lightning
+        checkpoints only)."""
         super().instantiate_classes()
-        if self.ckpt_state_dict is not None:
-            source = self.config[self.subcommand].ckpt_path
-            try:
-                check_state_dict_fits(self.ckpt_state_dict, self.model, source)
-            except CheckpointError as error:
-                self.parser.error(f"--ckpt_path {source}: {error}")
+        if self.checkpoint is None:
+            return
+        target = self.model if self.checkpoint.is_lightning else self.model.net
+        try:
+            self.checkpoint.check_fits(target)
+        except CheckpointError as error:
+            self.parser.error(f"--ckpt_path {self.checkpoint.path}: {error}")
+        if not self.checkpoint.is_lightning:
+            target.load_state_dict(self.checkpoint.network_state_dict)
+
+    def _own(self, config: Namespace) -> Namespace:
+        """The part of ``config`` that belongs to the subcommand being run."""
+        return config[self.subcommand] if self.subcommand else config
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        """The Trainer, with a progress bar that redraws every PROGRESS_REFRESH_RATE steps.
+        """The Trainer, with a progress bar that redraws every PROGRESS_REFRESH_RATE steps
+        and a :class:`LastCheckpoint` beside the run's :class:`RunCheckpoint`.
 
         Lightning's default bar redraws after every step, which costs more than a third
         of this small network's training time on a CPU. A bar given in
         ``trainer.callbacks``, or ``trainer.enable_progress_bar: false``, is respected.
+        ``last.ckpt`` is kept unless ``checkpoint.save_last: false``; its callback comes
+        after the run's, so that ``trainer.checkpoint_callback`` is the best-by-metric one.
         """
-        trainer_config = self._get(self.config_init, "trainer", default={})
+        trainer_config = self._own(self.config_init).get("trainer") or {}
         callbacks = trainer_config.get("callbacks") or []
         callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
         wants_bar = trainer_config.get("enable_progress_bar") is not False
         if wants_bar and not any(isinstance(c, ProgressBar) for c in callbacks):
             kwargs.setdefault("callbacks", [*callbacks, TQDMProgressBar(PROGRESS_REFRESH_RATE)])
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        run_checkpoint = self._own(self.config_init).get("checkpoint")
+        if (
+            isinstance(run_checkpoint, RunCheckpoint)
+            and run_checkpoint.keeps_last
+            and trainer_config.get("enable_checkpointing") is not False
+        ):
+            trainer.callbacks.append(LastCheckpoint())
+        return trainer
 
     def fit(self, model: LightningModule, **kwargs: Any) -> None:
         """``trainer.fit``, stopping cleanly between two batches on Ctrl-C or SIGTERM."""
         with clean_stop_on_signals():
-            self.trainer.fit(model, **kwargs)
+            self._in_run_folder(self.trainer.fit, model, **kwargs)
+
+    def validate(self, model: LightningModule, **kwargs: Any) -> None:
+        self._in_run_folder(self.trainer.validate, model, **kwargs)
+
+    def test(self, model: LightningModule, **kwargs: Any) -> None:
+        self._in_run_folder(self.trainer.test, model, **kwargs)
+
+    def predict(self, model: LightningModule, **kwargs: Any) -> None:
+        self._in_run_folder(self.trainer.predict, model, **kwargs)
+
+    def _in_run_folder(self, method: Any, model: LightningModule, **kwargs: Any) -> None:
+        """Run a Trainer method, loading checkpoints as data only; if it fails, remove the
+        run folder it created unless a checkpoint was saved there."""
+        kwargs["weights_only"] = True
+        logger = self.trainer.logger
+        created = None
+        if isinstance(logger, TensorBoardLogger) and self.trainer.is_global_zero:
+            folder = Path(logger.log_dir)
+            created = None if folder.exists() else folder
+        try:
+            method(model, **kwargs)
+        except BaseException:
+            if created is not None and created.is_dir() and not any(created.rglob("*.ckpt")):
+                shutil.rmtree(created, ignore_errors=True)
+            raise
 
 
-def weights_from_state_dict(parser: LightningArgumentParser, config: Namespace) -> None:
-    """Turn a plain state_dict given as ``--ckpt_path`` (the tutorial's ``model.pth``)
-    into ``--model.weights``, since the Trainer restores Lightning checkpoints only."""
-    if config.model.get("weights") is not None:
-        parser.error(
-            f"--ckpt_path {config.ckpt_path} is a state_dict, and --model.weights "
-            f"{config.model.weights} is given too: give one of them."
-        )
-    config.model.weights, config.ckpt_path = config.ckpt_path, None
-
-
-def runs_root(config: Namespace) -> Path:
-    """The folder holding the run folders, as the configured logger lays them out."""
-    trainer = config.get("trainer") or Namespace()
-    logger = trainer.get("logger")
-    init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
-    if init_args is not None and init_args.get("save_dir") is not None:
-        return Path(init_args.save_dir) / (init_args.get("name") or "")
-    return Path(trainer.get("default_root_dir") or ".") / RUNS_ROOT
+def given_model_keys(parser: LightningArgumentParser, args: Any, subcommand: str) -> set[str]:
+    """The ``model.*`` keys the user set on the command line or in a config file."""
+    given = parser.parse_args(args, defaults=False)
+    model = given.get(f"{subcommand}.model")
+    return set(vars(model)) if isinstance(model, Namespace) else set()
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI | None:
@@ -211,6 +297,12 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI |
                 **{name: {"allow_abbrev": False} for name in SUBCOMMANDS},
             },
         )
-    except (CheckpointError, ImageError, PredictIndexError) as error:
+    except INPUT_ERRORS as error:
         sys.stderr.write(f"error: {error}\n")
         raise SystemExit(2) from error
+
+
+def main() -> None:
+    """The ``fashion-lit`` console script and ``python -m fashion_lit``: exit status 0 on
+    success (a console script exits with the status its function returns)."""
+    cli_main()

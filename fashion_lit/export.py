@@ -12,64 +12,89 @@
   ``torch.export`` is the format PyTorch now recommends for this; TorchScript
   (``torch.jit``) is deprecated.
 
-Existing files are kept unless ``--overwrite`` is given; both are written atomically.
+Existing files are kept unless ``--overwrite`` is given; both files are written, or neither.
 """
 
+import os
 from pathlib import Path
 
 import torch
+import yaml
 from jsonargparse import ActionYesNo, ArgumentParser
 
-from fashion_lit.checkpoints import (
-    RUNS_ROOT,
-    CheckpointError,
-    check_state_dict_fits,
-    read_checkpoint,
-    resolve_alias,
-)
+from fashion_lit.checkpoints import RUNS_ROOT, CheckpointError, load_network, runs_root
 from fashion_lit.files import replaced_atomically
-from fashion_lit.network import NeuralNetwork
-from fashion_lit.weights import network_state_dict
 
 PROG = "python -m fashion_lit export"
 STATE_DICT_FILE = "model.pth"
 PROGRAM_FILE = "model.pt2"
 
 
+class ExportError(Exception):
+    """The files cannot be written where the user asked (and nothing was written)."""
+
+
 def export(
     ckpt_path: str = "best",
     output_dir: str = ".",
     overwrite: bool = False,
-    runs_root: str = RUNS_ROOT,
+    config: str | None = None,
 ) -> tuple[Path, Path]:
     """Write the network of a checkpoint as model.pth (the tutorial's state_dict) and model.pt2.
 
+    Both files are written, or neither: the checks (the folder can be written, the files
+    do not exist yet) come before any work, and both files are complete on disk before
+    either replaces anything.
+
     Args:
-        ckpt_path: a checkpoint file, or ``best``/``last`` of the most recent run.
+        ckpt_path: ``best``/``last`` of the most recent run, a checkpoint file or URL, or
+            a state_dict such as the tutorial's ``model.pth``.
         output_dir: the folder to write model.pth and model.pt2 into.
         overwrite: replace model.pth and model.pt2 if they exist.
-        runs_root: where ``best`` and ``last`` look for runs.
+        config: the training config (e.g. ``configs/quickstart.yaml``): ``best`` and
+            ``last`` then look for runs where its logger writes them, as ``test`` does;
+            otherwise in ``lightning_logs/``.
     """
-    if ckpt_path in ("best", "last"):
-        ckpt_path = str(resolve_alias(ckpt_path, runs_root))
-    state_dict = network_state_dict(read_checkpoint(ckpt_path), ckpt_path)
-    net = NeuralNetwork()
-    check_state_dict_fits(state_dict, net, ckpt_path)
-    net.load_state_dict(state_dict)
-    net.eval()
-
     outputs = Path(output_dir) / STATE_DICT_FILE, Path(output_dir) / PROGRAM_FILE
+    check_writable(outputs, overwrite)
+    loaded = load_network(ckpt_path, runs_root_of(config))
+    program = exported_program(loaded.net)
+    with (
+        replaced_atomically(outputs[0]) as state_dict_tmp,
+        replaced_atomically(outputs[1]) as program_tmp,
+    ):
+        torch.save(loaded.net.state_dict(), state_dict_tmp)
+        torch.export.save(program, program_tmp)
+    return outputs
+
+
+def runs_root_of(config: str | None) -> Path:
+    """Where a training config's logger puts its runs (``lightning_logs`` without one)."""
+    if config is None:
+        return Path(RUNS_ROOT)
+    try:
+        contents = yaml.safe_load(Path(config).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ExportError(f"--config {config}: cannot be read as YAML ({error}).") from error
+    return runs_root(contents) if isinstance(contents, dict) else Path(RUNS_ROOT)
+
+
+def check_writable(outputs: tuple[Path, ...], overwrite: bool) -> None:
+    """Refuse, before any work, outputs that exist (without ``overwrite``) or cannot be
+    written."""
     existing = [str(path) for path in outputs if path.exists()]
     if existing and not overwrite:
-        raise FileExistsError(
+        raise ExportError(
             f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
             "pass --overwrite to replace, or choose another --output_dir."
         )
-    with replaced_atomically(outputs[0]) as tmp:
-        torch.save(net.state_dict(), tmp)
-    with replaced_atomically(outputs[1]) as tmp:
-        torch.export.save(exported_program(net), tmp)
-    return outputs
+    folder = outputs[0].parent
+    existing_parent = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing_parent.is_dir() or not os.access(existing_parent, os.W_OK | os.X_OK):
+        raise ExportError(
+            f"--output_dir {folder}: {existing_parent} is not a folder you can write to; "
+            "choose another --output_dir."
+        )
 
 
 def exported_program(net: torch.nn.Module) -> torch.export.ExportedProgram:
@@ -95,9 +120,11 @@ def main(args: list[str] | None = None) -> None:
         default=False,
         help="replace model.pth and model.pt2 if they exist.",
     )
-    config = parser.parse_args(args)
+    options = parser.parse_args(args)
     try:
-        state_dict_path, program_path = export(**config.as_dict())
-    except (CheckpointError, FileExistsError) as error:
+        state_dict_path, program_path = export(**options.as_dict())
+    except CheckpointError as error:
+        parser.error(f"--ckpt_path {options.ckpt_path}: {error}")
+    except ExportError as error:
         parser.error(str(error))
     print(f"Wrote {state_dict_path} (the tutorial's state_dict) and {program_path} (torch.export)")

@@ -8,9 +8,9 @@ names, and lays out train and validation curves on shared charts.
 """
 
 from argparse import Namespace
+from collections.abc import Mapping
 from typing import Any
 
-from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.tensorboard.summary import hparams
@@ -49,10 +49,27 @@ class RunLogger(TensorBoardLogger):
         if metrics is None:
             # Register the metric names only: their values come from the scalars that the
             # module logs under the same names, so nothing placeholder-like is written.
-            flat = self._sanitize_params(_flatten_dict(_convert_params(params)))
-            writer = self.experiment._get_file_writer()
+            flat = flatten_hyperparameters(params)
             for summary in hparams(flat, dict.fromkeys(HPARAMS_METRICS, 0.0)):
-                writer.add_summary(summary)
+                self.experiment.file_writer.add_summary(summary)
         if not self._charts_written:
             self.experiment.add_custom_scalars(CHARTS)
             self._charts_written = True
+
+
+def flatten_hyperparameters(params: Mapping[str, Any] | Namespace, prefix: str = "") -> dict:
+    """Nested hyperparameters as TensorBoard's HPARAMS tab takes them: one level of
+    ``/``-joined keys, each value a number, a string or a boolean (anything else, such as
+    None or a list, shown as its text)."""
+    if isinstance(params, Namespace):
+        params = vars(params)
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, (Mapping, Namespace)):
+            flat.update(flatten_hyperparameters(value, prefix=f"{name}/"))
+        elif isinstance(value, (bool, int, float, str)):
+            flat[name] = value
+        else:
+            flat[name] = str(value)
+    return flat

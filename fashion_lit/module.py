@@ -17,8 +17,8 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from fashion_lit.checkpoints import load_weights
 from fashion_lit.network import NeuralNetwork
-from fashion_lit.weights import load_weights
 
 
 class RunScheduleCallable(Protocol):

@@ -7,6 +7,7 @@ verified like the real one, against its own checksum manifest.
 """
 
 import gzip
+import os
 import struct
 import sys
 from pathlib import Path
@@ -129,3 +130,19 @@ def quiet_trainer(**kwargs) -> Trainer:
         enable_model_summary=False,
         **kwargs,
     )
+
+
+def trained_checkpoint(folder: Path, mirror: Path, checksums: Path) -> Path:
+    """Train one epoch on the tiny data in ``folder``; the path of its ``last.ckpt``.
+
+    For module-scoped fixtures, which cannot use the function-scoped ``run_cli``.
+    """
+    previous_dir, previous_argv = os.getcwd(), sys.argv
+    os.chdir(folder)
+    sys.argv = ["python -m fashion_lit"]
+    try:
+        cli = cli_main(["fit", *tiny_options(mirror, checksums), "--trainer.max_epochs=1"])
+    finally:
+        os.chdir(previous_dir)
+        sys.argv = previous_argv
+    return folder / cli.trainer.log_dir / "checkpoints" / "last.ckpt"

@@ -1,5 +1,8 @@
 """``python -m fashion_lit``, driven in-process as a user drives it from a shell."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,6 +10,7 @@ import torch
 import yaml
 
 from fashion_lit.checkpoints import resolve_best
+from tests.conftest import REPO, expect_cli_error
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -83,7 +87,9 @@ def test_validate_last_in_a_new_cli_uses_the_trained_weights(run_cli, tiny_args)
     fit = run_cli("fit", *tiny_args)
     final_val_acc = float(fit.trainer.callback_metrics["val/acc"])
     validated = run_cli("validate", *tiny_args, "--ckpt_path=last")
-    assert validated.trainer.ckpt_path == str(run_folder(0) / "checkpoints" / "last.ckpt")
+    assert validated.trainer.ckpt_path == str(
+        (run_folder(0) / "checkpoints" / "last.ckpt").resolve()
+    )
     assert float(validated.trainer.callback_metrics["val/acc"]) == pytest.approx(final_val_acc)
 
 
@@ -105,7 +111,7 @@ def test_aliases_follow_the_most_recent_run(run_cli, tiny_args):
     run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
     run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
     tested = run_cli("test", *tiny_args, "--ckpt_path=last")
-    assert tested.trainer.ckpt_path == str(run_folder(1) / "checkpoints" / "last.ckpt")
+    assert tested.trainer.ckpt_path == str((run_folder(1) / "checkpoints" / "last.ckpt").resolve())
 
 
 @pytest.mark.parametrize("alias", ["best", "last"])
@@ -152,3 +158,55 @@ def test_predict_prints_the_tutorials_line_and_writes_a_csv(run_cli, tiny_args, 
     rows = Path("predictions.csv").read_text().splitlines()
     assert rows[0].startswith("index,predicted,predicted_name,probability,actual")
     assert [row.split(",")[0] for row in rows[1:]] == ["0", "3"]
+
+
+@pytest.mark.parametrize("subcommand", ["validate", "test", "predict"])
+def test_evaluating_without_trained_weights_is_refused(run_cli, tiny_args, capsys, subcommand):
+    err = expect_cli_error(run_cli, capsys, subcommand, *tiny_args)
+    assert f"{subcommand} needs trained weights: pass --ckpt_path best, last" in err
+    assert "--untrained true" in err
+    assert not Path("lightning_logs").exists()
+
+
+def test_untrained_true_evaluates_the_random_weights_as_a_smoke_test(run_cli, tiny_args):
+    tested = run_cli("test", *tiny_args, "--untrained=true")
+    assert 0 <= float(tested.trainer.callback_metrics["test/acc"]) <= 1
+
+
+def test_a_command_that_fails_leaves_no_new_run_folder(run_cli, tiny_args, capsys):
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    before = sorted(p.name for p in Path("lightning_logs").iterdir())
+    err = expect_cli_error(
+        run_cli, capsys, "predict", *tiny_args, "--untrained=true", "--data.predict_paths=[x.png]"
+    )
+    assert "x.png: no such file or folder" in err
+    assert sorted(p.name for p in Path("lightning_logs").iterdir()) == before == ["version_0"]
+
+
+def installed_script() -> Path:
+    return Path(sys.executable).with_name("fashion-lit")
+
+
+def test_the_installed_console_script_trains_and_exits_with_status_0(tiny_args):
+    result = subprocess.run(
+        [str(installed_script()), "fit", *tiny_args, "--trainer.max_epochs=1"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == ""  # no stray object printed on the way out
+    assert (run_folder(0) / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_the_installed_console_script_lists_the_subcommands():
+    result = subprocess.run(
+        [str(installed_script()), "--help"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    assert "{fit,validate,test,predict}" in result.stdout and "export" in result.stdout

@@ -68,7 +68,8 @@ def test_two_processes_write_one_run_folder_config_and_set_of_checkpoints(ddp_ru
     assert (ddp_run / "config.yaml").is_file()
     assert not list(ddp_run.glob("config-resume*.yaml"))
     checkpoints = sorted(p.name for p in (ddp_run / "checkpoints").iterdir())
-    assert len(checkpoints) == 2 and checkpoints[-1] == "last.ckpt", checkpoints
+    assert len(checkpoints) == 3, checkpoints
+    assert checkpoints[0] == "best.json" and checkpoints[-1] == "last.ckpt", checkpoints
 
 
 def test_metrics_of_two_processes_equal_one_process_evaluating_the_checkpoint(

@@ -16,7 +16,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from fashion_lit.checkpoints import read_checkpoint, resolve_best
+from fashion_lit.checkpoints import read, resolve_best
 from tests.conftest import REPO, TINY_TRAIN, TINY_VAL
 
 BATCHES_PER_EPOCH = (TINY_TRAIN - TINY_VAL) // 32
@@ -102,7 +102,7 @@ def test_resumed_fit_continues_in_its_run_folder_and_keeps_its_config(run_cli, t
     assert not run_folder(1).exists()
     assert (run_folder(0) / "config.yaml").read_text() == first_config
     assert "max_epochs: 2" in (run_folder(0) / "config-resume-1.yaml").read_text()
-    assert read_checkpoint(run_folder(0) / "checkpoints" / "last.ckpt")["epoch"] == 1
+    assert read(run_folder(0) / "checkpoints" / "last.ckpt").contents["epoch"] == 1
     run_cli("fit", *tiny_args, "--trainer.max_epochs=3", "--ckpt_path=last")
     assert (run_folder(0) / "config-resume-2.yaml").is_file()
 
@@ -118,11 +118,11 @@ def test_ctrl_c_saves_last_after_the_batch_and_keeps_the_best(run_cli, tiny_args
     assert exit_.value.code == 128 + signal.SIGINT
     assert "stopping after the current batch" in capsys.readouterr().err
     folder = run_folder(0) / "checkpoints"
-    last = read_checkpoint(folder / "last.ckpt")
+    last = read(folder / "last.ckpt").contents
     assert last["epoch"] == 1 and last["global_step"] == BATCHES_PER_EPOCH + stop_at + 1
     best = [path for path in folder.glob("*.ckpt") if path.name != "last.ckpt"]
     assert [path.name for path in best] == [resolve_best(run_folder(0)).name]
-    assert read_checkpoint(best[0])["global_step"] == BATCHES_PER_EPOCH
+    assert read(best[0]).contents["global_step"] == BATCHES_PER_EPOCH
 
 
 def test_fit_resumed_after_ctrl_c_mid_epoch_equals_an_uninterrupted_fit(run_cli, tiny_args):
@@ -162,7 +162,7 @@ def test_sigterm_to_a_fit_process_mid_epoch_then_resume_completes_it(run_cli, ti
         finally:
             process.kill()
     assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
-    last = read_checkpoint(run_folder(0) / "checkpoints" / "last.ckpt")
+    last = read(run_folder(0) / "checkpoints" / "last.ckpt").contents
     assert last["epoch"] == 1 and last["global_step"] == BATCHES_PER_EPOCH + stop_at + 1
 
     resumed = run_cli("fit", *tiny_args, "--ckpt_path=last")

@@ -10,10 +10,9 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
-from fashion_lit.checkpoints import CheckpointError, read_checkpoint
+from fashion_lit.checkpoints import CheckpointError, UnsafeCheckpointError, load_weights, read
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from fashion_lit.weights import load_weights
 from tests.conftest import TINY_TRAIN, expect_cli_error, tiny_images
 from tests.tutorial import TutorialNeuralNetwork, tutorial_accuracy
 
@@ -82,7 +81,8 @@ def test_state_dict_of_another_architecture_fails_the_cli_clearly(run_cli, tiny_
     torch.save(other_architecture_state_dict(), "other.pth")
     err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=other.pth")
     assert (
-        "error: The weights do not fit the model: linear_relu_stack.0.weight is of shape "
+        "error: --ckpt_path other.pth: The weights do not fit the model: "
+        "linear_relu_stack.0.weight is of shape "
         "(256, 784) in other.pth but of shape (512, 784) in the model"
     ) in err
     assert "Traceback" not in err
@@ -131,7 +131,8 @@ def test_missing_weights_file_is_named(run_cli, tiny_args, capsys):
     assert "error: nowhere.pth: no such file" in err
 
 
-def test_pickled_whole_model_is_refused_without_running_it(tmp_path):
+def test_pickled_whole_model_is_refused_as_code_without_running_it(tmp_path):
     torch.save(NeuralNetwork(), tmp_path / "whole.pth")
-    with pytest.raises(CheckpointError, match="save model.state_dict()"):
-        read_checkpoint(tmp_path / "whole.pth")
+    with pytest.raises(UnsafeCheckpointError, match="it would run code when loaded") as error:
+        read(tmp_path / "whole.pth")
+    assert "fashion_lit.network.NeuralNetwork" in str(error.value)

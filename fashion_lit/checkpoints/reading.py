@@ -1,0 +1,300 @@
+"""Reading a checkpoint: once, as data only, and saying plainly what is wrong with it.
+
+Two kinds of file hold the network's weights: Lightning checkpoints (``*.ckpt``: the
+module's ``state_dict`` under ``"state_dict"``, the network's keys prefixed ``net.``,
+with the run's hyperparameters and callback states) and plain state_dicts such as the
+tutorial's ``model.pth`` (``torch.save(model.state_dict(), "model.pth")``).
+
+:func:`read` takes the bytes from disk once and
+
+1. checks the CRC of every member of the zip archive that ``torch.save`` writes, so a
+   flipped byte in a tensor is refused instead of silently loaded (PyTorch's reader does
+   not check them);
+2. unpickles with ``weights_only=True`` only, so a file never runs code when it is read;
+   a file that PyTorch refuses because its pickle calls functions is reported as code,
+   not as damage;
+3. classifies what it holds: a Lightning checkpoint, a plain state_dict, or neither.
+
+Every failure is a :class:`~fashion_lit.checkpoints.errors.CheckpointError` with the
+file's path and what to do; none is a traceback.
+"""
+
+import io
+import os
+import pickle
+import pickletools
+import warnings
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from fashion_lit.checkpoints.errors import (
+    ArchitectureMismatchError,
+    CheckpointNotFoundError,
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+)
+from fashion_lit.checkpoints.locate import RUNS_ROOT, resolve
+from fashion_lit.network import NeuralNetwork
+
+#: The LightningModule holds the network as ``self.net``.
+NET_PREFIX = "net."
+#: The metric the run's best checkpoint is chosen by.
+MONITOR = "val/acc"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a checkpoint file holds, read once.
+
+    Attributes:
+        path: the local file it was read from.
+        contents: the unpickled dictionary (tensors on the CPU).
+    """
+
+    path: Path
+    contents: dict[str, Any]
+
+    @property
+    def is_lightning(self) -> bool:
+        """A Lightning checkpoint (else a plain state_dict such as the tutorial's model.pth)."""
+        return isinstance(self.contents.get("state_dict"), Mapping)
+
+    @property
+    def module_state_dict(self) -> dict[str, Tensor]:
+        """The LightningModule's state_dict (the network's keys prefixed ``net.``)."""
+        if self.is_lightning:
+            return dict(self.contents["state_dict"])
+        return {NET_PREFIX + key: value for key, value in self.contents.items()}
+
+    @property
+    def network_state_dict(self) -> dict[str, Tensor]:
+        """The network's own state_dict: what the tutorial's ``load_state_dict`` takes."""
+        if not self.is_lightning:
+            return dict(self.contents)
+        return {
+            key[len(NET_PREFIX) :]: value
+            for key, value in self.contents["state_dict"].items()
+            if key.startswith(NET_PREFIX)
+        }
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The module's hyperparameters as saved by Lightning (untrusted: see
+        :mod:`fashion_lit.checkpoints.hyperparameters`)."""
+        hparams = self.contents.get("hyper_parameters") if self.is_lightning else None
+        return dict(hparams) if isinstance(hparams, Mapping) else {}
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run folder the file belongs to, if it sits in one's ``checkpoints/``."""
+        return self.path.parent.parent if self.path.parent.name == "checkpoints" else None
+
+    @property
+    def val_acc(self) -> float | None:
+        """The validation accuracy of the epoch the checkpoint was saved at, if recorded."""
+        callbacks = self.contents.get("callbacks") if self.is_lightning else None
+        for state in (callbacks or {}).values():
+            if isinstance(state, Mapping) and state.get("monitor") == MONITOR:
+                score = state.get("current_score")
+                if isinstance(score, (Tensor, float, int)):
+                    return float(score)
+        return None
+
+    def check_fits(self, model: nn.Module) -> None:
+        """Raise :class:`ArchitectureMismatchError` unless the weights fit ``model`` (a
+        LightningModule or the bare network)."""
+        is_module = any(key.startswith(NET_PREFIX) for key in model.state_dict())
+        state_dict = self.module_state_dict if is_module else self.network_state_dict
+        check_state_dict_fits(state_dict, model, str(self.path))
+
+
+def read(path: str | os.PathLike) -> Checkpoint:
+    """Read ``path`` as a Lightning checkpoint or a state_dict, safely (see module docstring)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise CheckpointNotFoundError(
+            f"{path}: no such file. Check the path, or train first."
+        ) from error
+    except OSError as error:
+        raise CorruptCheckpointError(f"Cannot read {path}: {error.strerror}.") from error
+    damage = zip_damage(data)
+    if damage is not None:
+        raise CorruptCheckpointError(corrupted(path, damage))
+    try:
+        with warnings.catch_warnings():  # e.g. about the pickle protocol of a raw pickle
+            warnings.simplefilter("ignore")
+            contents = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # any failure of the reader is the file's fault
+        names = called_globals(data) if isinstance(error, pickle.UnpicklingError) else []
+        if names:
+            raise UnsafeCheckpointError(
+                f"{path} refused: it would run code when loaded (its pickle calls "
+                f"{', '.join(names[:3])}). fashion_lit reads checkpoints as data only "
+                "(weights_only) and no option changes that. If you trust the file, load it "
+                "in your own Python and save its state_dict() with torch.save."
+            ) from error
+        raise CorruptCheckpointError(corrupted(path)) from error
+    if not isinstance(contents, Mapping):
+        raise CorruptCheckpointError(
+            f"{path} holds a {type(contents).__name__}, not a checkpoint or a state_dict."
+        )
+    checkpoint = Checkpoint(path, dict(contents))
+    if not checkpoint.is_lightning and not (
+        contents and all(isinstance(value, Tensor) for value in contents.values())
+    ):
+        keys = ", ".join(map(str, list(contents)[:5])) or "none"
+        raise CorruptCheckpointError(
+            f"{path} is neither a Lightning checkpoint nor a state_dict of tensors (its keys: "
+            f"{keys})."
+        )
+    return checkpoint
+
+
+def corrupted(path: Path, detail: str | None = None) -> str:
+    """The message for a file that cannot be read as a checkpoint."""
+    because = f" ({detail})" if detail else ""
+    return (
+        f"{path} is corrupted or truncated, or not a checkpoint at all: it cannot be read"
+        f"{because}. If a run was killed while saving it, use another checkpoint of the run; "
+        "a whole pickled model is not accepted either (save model.state_dict())."
+    )
+
+
+def zip_damage(data: bytes) -> str | None:
+    """What is wrong with the zip archive ``data``, or None if it is intact or no zip.
+
+    A member whose recorded CRC is 0 is not checked: ``torch.save`` records 0 when CRCs
+    are turned off (``torch.serialization.set_crc32_options(False)``).
+    """
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        return None  # PyTorch's legacy format, a truncated archive, or no archive at all
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for member in archive.infolist():
+                if member.CRC != 0:
+                    with archive.open(member) as stream:
+                        while stream.read(1 << 20):
+                            pass
+    except zipfile.BadZipFile as error:
+        return f"{error}"
+    except Exception as error:  # a malformed archive fails in many ways
+        return f"its zip archive is damaged: {error}"
+    return None
+
+
+def called_globals(data: bytes) -> list[str]:
+    """The functions and classes a checkpoint's pickle refers to, PyTorch's own excepted.
+
+    Only whole pickles count: a name in a cut-off pickle is damage, not code.
+    """
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [name for name in archive.namelist() if name.endswith("data.pkl")]
+            data = archive.read(members[0]) if members else b""
+    found: list[str] = []
+    stream = io.BytesIO(data)
+    while stream.tell() < len(data):  # PyTorch's legacy format holds several pickles
+        names, strings = [], []
+        try:
+            for opcode, arg, _ in pickletools.genops(stream):
+                if opcode.name in ("GLOBAL", "INST"):
+                    names.append(str(arg).replace(" ", "."))
+                elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    names.append(f"{strings[-2]}.{strings[-1]}")
+                elif isinstance(arg, str):
+                    strings.append(arg)
+        except Exception:  # the rest is not a pickle
+            break
+        found += names
+    own = ("torch.", "collections.OrderedDict")
+    return [name for name in dict.fromkeys(found) if not name.startswith(own)]
+
+
+def check_state_dict_fits(state_dict: Mapping[str, Tensor], model: nn.Module, source: str) -> None:
+    """Raise ``ArchitectureMismatchError`` naming the first key that does not fit ``model``.
+
+    ``source`` names where the weights come from, for the message. Keys are compared in
+    the model's order; shapes must match exactly.
+    """
+    expected = model.state_dict()
+    for key, tensor in expected.items():
+        if key not in state_dict:
+            problem = f"the model has {key} {_shape(tensor)}, which {source} lacks"
+        elif not isinstance(state_dict[key], Tensor) or state_dict[key].shape != tensor.shape:
+            problem = (
+                f"{key} is {_shape(state_dict[key])} in {source} but {_shape(tensor)} in the model"
+            )
+        else:
+            continue
+        break
+    else:
+        unexpected = [key for key in state_dict if key not in expected]
+        if not unexpected:
+            return
+        key = unexpected[0]
+        problem = f"{source} has {key} {_shape(state_dict[key])}, which the model lacks"
+    raise ArchitectureMismatchError(
+        f"The weights do not fit the model: {problem}. They were saved from another "
+        "network; configure the same model it was trained with (see config.yaml in its "
+        "run folder), or use a checkpoint of this model."
+    )
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def load(spec: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT) -> Checkpoint:
+    """Resolve ``spec`` (``best``, ``last``, a path or a URL) and read it."""
+    return read(resolve(spec, runs_root))
+
+
+def load_weights(net: nn.Module, path: str | os.PathLike) -> None:
+    """Load the network weights of a state_dict file (or a Lightning checkpoint) into ``net``."""
+    checkpoint = read(path)
+    checkpoint.check_fits(net)
+    net.load_state_dict(checkpoint.network_state_dict)
+
+
+@dataclass(frozen=True)
+class LoadedNetwork:
+    """A network ready for inference, and where its weights came from.
+
+    Attributes:
+        net: the tutorial's ``NeuralNetwork`` with the weights loaded, in eval mode, on
+            the CPU.
+        path: the file the weights were read from.
+        run_dir: the run folder the checkpoint belongs to, if it is in one.
+        val_acc: the validation accuracy recorded with the checkpoint, if any.
+    """
+
+    net: nn.Module
+    path: Path
+    run_dir: Path | None
+    val_acc: float | None
+
+
+def load_network(
+    ckpt_path: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT
+) -> LoadedNetwork:
+    """The network of anything ``predict --ckpt_path`` accepts: ``best``, ``last``, a
+    Lightning checkpoint, a URL, or a plain state_dict such as the tutorial's ``model.pth``.
+
+    For the commands that use the network alone (``export``, ``serve``).
+    """
+    checkpoint = load(ckpt_path, runs_root)
+    net = NeuralNetwork()
+    checkpoint.check_fits(net)
+    net.load_state_dict(checkpoint.network_state_dict)
+    net.eval()
+    return LoadedNetwork(net, checkpoint.path, checkpoint.run_dir, checkpoint.val_acc)
