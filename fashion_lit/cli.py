@@ -40,6 +40,7 @@ from fashion_lit.checkpoints import (
     load,
     runs_root,
 )
+from fashion_lit.cuda_graph import CudaGraphUnsupportedError
 from fashion_lit.data import FashionMNISTDataModule
 from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.evaluation_images import EvaluationImages
@@ -64,6 +65,7 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 #: reported with their message and exit status 2, as a bad option is, not a traceback.
 INPUT_ERRORS: tuple[type[Exception], ...] = (
     CheckpointError,
+    CudaGraphUnsupportedError,
     ImageError,
     PredictIndexError,
 )

@@ -18,6 +18,7 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from fashion_lit.checkpoints import load_weights
+from fashion_lit.cuda_graph import GraphedTrainingStep, check_supported
 from fashion_lit.network import NeuralNetwork
 
 
@@ -49,6 +50,9 @@ class ImageClassifier(LightningModule):
         compile: compile the network with ``torch.compile`` (``mode="reduce-overhead"``,
             which captures CUDA graphs on a GPU). It pays off on a GPU, where this small
             network is bound by per-step launch overhead; on a CPU it only adds start-up time.
+        cuda_graph: train with the whole step (forward, backward, SGD update) captured as
+            one CUDA graph and replayed per batch (see :mod:`fashion_lit.cuda_graph`): one
+            GPU, SGD only; refused elsewhere with the reason.
         weights: a state_dict file to load into ``net``, such as the tutorial's
             ``model.pth`` (a Lightning checkpoint works too).
     """
@@ -61,6 +65,7 @@ class ImageClassifier(LightningModule):
         lr_scheduler: RunScheduleCallable | None = None,
         label_smoothing: float = 0.0,
         compile: bool = False,
+        cuda_graph: bool = False,
         weights: str | None = None,
     ) -> None:
         super().__init__()
@@ -90,6 +95,7 @@ class ImageClassifier(LightningModule):
         self.val_acc_best.persistent(True)
         # Lets Lightning summarise layer shapes and TensorBoard draw the graph.
         self.example_input_array = torch.zeros(1, 1, 28, 28)
+        self.graphed_step: GraphedTrainingStep | None = None
 
     def configure_model(self) -> None:
         if self.hparams.compile:
@@ -105,6 +111,10 @@ class ImageClassifier(LightningModule):
         logits = self(x)
         return self.criterion(logits, y), logits.argmax(dim=1), y
 
+    def on_fit_start(self) -> None:
+        if self.hparams.cuda_graph:
+            check_supported(self.trainer, self)
+
     def on_train_start(self) -> None:
         # The sanity check has already fed the validation accuracy; start it afresh.
         # (val_acc_best never sees the sanity check, and on a resumed run holds the best so far.)
@@ -112,7 +122,10 @@ class ImageClassifier(LightningModule):
         self.val_acc.reset()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        loss, preds, targets = self.model_step(batch)
+        if self.hparams.cuda_graph:
+            loss, preds, targets = self.graphed_model_step(batch)
+        else:
+            loss, preds, targets = self.model_step(batch)
         # A self.log call costs about a millisecond of Python, as much as the step's
         # arithmetic on a CPU. So each step only updates the epoch's metrics (tensor
         # operations, no host synchronisation), and the step loss goes to the logger and
@@ -122,6 +135,23 @@ class ImageClassifier(LightningModule):
         if (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
             self.log("train/loss_step", loss, prog_bar=True)
         return loss
+
+    def graphed_model_step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """``model_step`` and the optimizer's update, replayed as one CUDA graph.
+
+        The graph has updated the weights when it returns: :meth:`backward` then does
+        nothing, and Lightning's optimizer step finds no gradients to apply.
+        """
+        if self.graphed_step is None:
+            optimizer = self.trainer.optimizers[0]
+            self.graphed_step = GraphedTrainingStep(self.net, self.criterion, optimizer)
+        images, targets = batch
+        loss, preds = self.graphed_step(images, targets)
+        return loss, preds, targets
+
+    def backward(self, loss: Tensor, *args: Any, **kwargs: Any) -> None:
+        if self.graphed_step is None:
+            super().backward(loss, *args, **kwargs)
 
     def on_train_epoch_end(self) -> None:
         # Logged as metrics, Lightning computes them (synchronised across processes) and
