@@ -12,7 +12,7 @@ RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast lint parity tuned bench predict export tensorboard clean
+.PHONY: help install data fit test test-fast lint parity tuned bench gpu-check gpu-bundle predict export tensorboard clean
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,17 @@ tuned: data ## Train and test configs/tuned.yaml with seeds 0, 1 and 2 (the READ
 
 bench: data ## Time training epochs: the plain tutorial loop against fashion_lit, interleaved
 	$(PY) benchmarks/speed.py --data-dir $(DATA_DIR) --whole
+
+gpu-check: ## On a CUDA GPU: gpu tests, quickstart eager and with model.cuda_graph, speed table
+	bash benchmarks/gpu_check.sh
+
+gpu-bundle: data ## Put into .gpu/ what a GPU machine without network needs for gpu-check
+	mkdir -p .gpu/wheels .gpu/fashion-mnist
+	for f in $(IDX_FILES); do gzip -c $$f > .gpu/fashion-mnist/$$(basename $$f).gz; done
+	$(PY) -m pip download --quiet --no-deps --dest .gpu/wheels \
+	  "jsonargparse==$$($(PY) -c 'import jsonargparse; print(jsonargparse.__version__)')" \
+	  "docstring_parser==$$($(PY) -c 'from importlib.metadata import version; print(version("docstring_parser"))')" \
+	  "typeshed_client==$$($(PY) -c 'from importlib.metadata import version; print(version("typeshed_client"))')"
 
 predict: install ## Predict test image 0 with the best checkpoint of the latest run
 	$(PY) -m fashion_lit predict --config $(CONFIG) --ckpt_path best --data.predict_indices '[0]'
