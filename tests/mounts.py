@@ -1,0 +1,37 @@
+"""Commands run with a small or read-only file system mounted on a folder, for real.
+
+The command runs in a user and mount namespace of its own (``unshare``), so the mount is
+seen by it alone and goes away with it, and no privilege is needed where the kernel allows
+unprivileged user namespaces; the test is skipped where it does not.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+_MOUNT_FAILED = 99
+
+
+def run_on_tmpfs(folder: Path, options: str, command: list[str]) -> subprocess.CompletedProcess:
+    """Run ``command`` from the repository with a tmpfs mounted on ``folder`` with
+    ``options`` (``size=256k``, ``ro``); return what it did."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare is not installed")
+    mount = f'mount -t tmpfs -o {options} tmpfs "$0" || exit {_MOUNT_FAILED}; exec "$@"'
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, str(folder)]
+        + command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    if done.returncode == _MOUNT_FAILED or done.stderr.startswith("unshare:"):
+        pytest.skip(f"cannot mount a tmpfs in a user namespace here: {done.stderr.strip()}")
+    return done
