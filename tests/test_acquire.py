@@ -10,7 +10,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,9 +21,8 @@ from fashion_lit.data.acquire import DEFAULT_SOURCES, SOURCES_ENV, default_sourc
 from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.facts import DEBIAN_DIR, UPSTREAM_MIRRORS
 from fashion_lit.data.verify import sha256_of
-from tests.conftest import REPO
 from tests.http_mirror import MirrorServer
-from tests.mounts import run_on_tmpfs
+from tests.processes import run_from_repo, run_on_tmpfs
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 CHUNK = 1 << 20  # what acquisition reads at a time
@@ -332,14 +330,7 @@ def acquire_with_little_room(room: str, disk: Path, arguments: list[str]) -> dic
     else:
         if not shutil.which("prlimit"):
             pytest.skip("prlimit is not installed")
-        done = subprocess.run(
-            ["prlimit", f"--fsize={DISK_ROOM}", *child],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
+        done = run_from_repo(["prlimit", f"--fsize={DISK_ROOM}", *child])
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from fashion_lit.files import OutputError, check_writable, replaced_atomically
-from tests.mounts import run_on_tmpfs
+from tests.processes import run_on_tmpfs
 
 
 def test_a_finished_writer_replaces_the_file(tmp_path):
