@@ -15,6 +15,7 @@ from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
 from fashion_lit.prediction import PredictionWriter, in_input_order, write_rows
 from tests.conftest import TINY_TEST, expect_cli_error, quiet_trainer, tiny_images
+from tests.picture_fuzz import declaring, encoded
 
 HEADER = [
     "index",
@@ -199,6 +200,8 @@ def test_a_folder_with_bad_pictures_fails_naming_each_writing_nothing(
     write_picture_variants(Path("pictures"), [0])
     Path("pictures/notes.png").write_text("shopping list")
     Path("pictures/cut.png").write_bytes(Path("pictures/000_upscaled.png").read_bytes()[:60])
+    small = encoded(Image.new("L", (8, 8)), "PNG")
+    Path("pictures/huge.png").write_bytes(declaring("huge.png", small, 20000, 20000))
     err = expect_nothing_written(
         run_cli,
         capsys,
@@ -207,8 +210,9 @@ def test_a_folder_with_bad_pictures_fails_naming_each_writing_nothing(
         f"--ckpt_path={model_pth}",
         "--data.predict_paths=[pictures]",
     )
-    assert "error: 2 pictures cannot be used; fix or remove them, then run again:\n" in err
+    assert "error: 3 pictures cannot be used; fix or remove them, then run again:\n" in err
     assert "  - Cannot read the image pictures/cut.png: " in err
+    assert "  - pictures/huge.png is too large (Image size (400000000 pixels) exceeds" in err
     assert "  - pictures/notes.png is not a PNG, JPEG, GIF, BMP, TIFF or WebP picture.\n" in err
     assert "Traceback" not in err
 

@@ -47,9 +47,6 @@ class _HttpRedirectsOnly(HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
-_OPENER = build_opener(_HttpRedirectsOnly)
-
-
 @dataclass
 class Opened:
     """One file opened at a source, ready to be read."""
@@ -100,7 +97,7 @@ def open_file(source: str, file: IdxFile, timeout: float) -> Opened:
     if folder is None:
         url = urljoin(source if source.endswith("/") else source + "/", file.archive)
         try:
-            response = _OPENER.open(url, timeout=timeout)
+            response = build_opener(_HttpRedirectsOnly).open(url, timeout=timeout)
         except HTTPError as error:
             if error.code in (404, 410):
                 raise NotThere(f"HTTP {error.code}") from error
