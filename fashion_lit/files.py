@@ -1,10 +1,76 @@
-"""Writing a file so that readers see the old version or the new one, never half of it."""
+"""Writing files safely: the one atomic writer, and clear errors when a file cannot be written.
 
+Every file fashion_lit writes (the data files and their verification record, checkpoints,
+predictions, exported models) goes through :func:`replaced_atomically`, so a reader sees
+the old version or the new one, never half of it, and a failed writer leaves nothing
+behind. A full disk is reported as such (:class:`NoSpaceError`), naming the file, the
+space left and what to do, rather than surfacing as a bare ``[Errno 28]`` that reads
+like a fault of whatever was being copied.
+"""
+
+import errno
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+#: The errors that mean "no room for this file": a full file system, a full quota, or a
+#: file larger than the process may write (``ulimit -f``).
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class OutputError(OSError):
+    """A file cannot be written where it was asked for: the folder is not writable, the
+    file exists and may not be replaced, or there is no room for it."""
+
+
+class NoSpaceError(OutputError):
+    """The file system holding a file being written has no room left for it."""
+
+    def __init__(self, message: str, code: int | None = errno.ENOSPC) -> None:
+        super().__init__(message)
+        self.errno = code
+
+
+def human_size(size: int) -> str:
+    """``size`` bytes for people: ``"52.7 MB"``."""
+    if size < 1000:
+        return f"{size} bytes"
+    value = size / 1000
+    for unit in ("kB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def no_space_error(path: str | os.PathLike, error: OSError) -> NoSpaceError:
+    """The error for ``error`` (one of :data:`NO_ROOM`) raised while writing ``path``."""
+    reason = error.strerror or os.strerror(error.errno or errno.ENOSPC)
+    if error.errno == errno.EFBIG:
+        advice = (
+            "the file system, or this process's file-size limit (`ulimit -f`), allows no "
+            "larger file. Raise that limit, or write to another disk."
+        )
+    else:
+        folder = Path(path).parent
+        try:
+            free = f"{human_size(shutil.disk_usage(folder).free)} free in {folder}"
+        except OSError:
+            free = f"free space in {folder} unknown"
+        advice = f"{free}. Free some space there, or write to another disk."
+    return NoSpaceError(f"Cannot write {path}: {reason}; {advice}", error.errno)
+
+
+def _new_temporary(path: Path, keep_suffix: bool) -> Path:
+    """Create an empty, hidden, uniquely named file beside ``path``; return its path."""
+    suffix = path.suffix if keep_suffix else ""
+    temporary = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.part{suffix}")
+    # Mode 0o666 (less the umask), as for any new file; tempfile would make it private.
+    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    return temporary
 
 
 @contextmanager
@@ -15,8 +81,8 @@ def replaced_atomically(
 
     The rename is atomic on one file system, so an interrupted writer (an error, Ctrl-C,
     a killed job) leaves ``path`` as it was and removes its temporary file. The file
-    gets the permissions of any new file (``tempfile`` would make it private to its
-    owner), and a hidden name.
+    gets the permissions of any new file, and a hidden name. A full disk, met while
+    creating, writing or flushing the file, raises :class:`NoSpaceError`.
 
     Args:
         path: the file to write.
@@ -28,15 +94,63 @@ def replaced_atomically(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix if keep_suffix else ""
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.part{suffix}")
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
-        yield tmp
+        temporary = _new_temporary(path, keep_suffix)
+    except OSError as error:
+        raise (no_space_error(path, error) if error.errno in NO_ROOM else error) from error
+    try:
+        yield temporary
         if durable:
-            with open(tmp, "rb+") as written:
+            with open(temporary, "rb+") as written:
                 os.fsync(written.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        os.replace(temporary, path)
+    except BaseException as error:
+        temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) and not isinstance(error, NoSpaceError):
+            if error.errno in NO_ROOM:
+                raise no_space_error(path, error) from error
         raise
+
+
+def check_writable(
+    path: str | os.PathLike, option: str, overwrite_option: str | None = None
+) -> None:
+    """Make sure that ``path`` can be written, before any work is done to produce it.
+
+    The folder is created if need be, and a temporary file is created in it and removed:
+    the only test that answers for every reason (permissions, a read-only file system, a
+    full disk, a file where a folder should be; ``os.access`` says yes to root).
+
+    Args:
+        path: the file to be written.
+        option: the option that named it, for the messages (``--prediction.output``).
+        overwrite_option: if given, an existing file is refused, and the message says
+            that this option (``--prediction.overwrite true``) replaces it.
+
+    Raises:
+        OutputError: ``path`` is a folder, exists and may not be replaced, or cannot be
+            written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{option} {path} is a folder; name a file in it instead.")
+    if overwrite_option is not None and path.exists():
+        raise OutputError(
+            f"{option} {path} already exists; pass {overwrite_option} to replace it, or name "
+            "another file."
+        )
+    not_a_folder = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if not_a_folder is not None:
+        raise OutputError(
+            f"{option} {path} cannot be written: {not_a_folder} is a file, not a folder."
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _new_temporary(path, keep_suffix=True).unlink()
+    except OSError as error:
+        if error.errno in NO_ROOM:
+            raise no_space_error(path, error) from error
+        raise OutputError(
+            f"{option} {path} cannot be written: {error.strerror or error}. Choose a file in "
+            "a folder you can write to."
+        ) from error

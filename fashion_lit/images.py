@@ -1,116 +1,331 @@
-"""Image files as FashionMNIST pictures: 1×28×28, light garment on a dark background, in [0, 1].
+"""Pictures as FashionMNIST images: 1×28×28, light garment on a dark background, in [0, 1].
 
 FashionMNIST was made from product photos on white: each was trimmed, fitted into 28×28
 pixels keeping its aspect ratio, converted to grayscale and negated, so the garment is
 light on black. A picture given to the classifier goes the same way:
 
-1. its EXIF orientation is applied and transparency is laid on white, as on a product photo;
-2. it is converted to grayscale;
+1. it is reduced to a few hundred pixels a side at most (a JPEG while it is decoded), so
+   that a large picture costs little memory, and its EXIF orientation is applied;
+2. transparency is laid on white, as on a product photo, and it is converted to grayscale
+   by the full range of its mode: 8-bit values ÷ 255, 16-bit ones ÷ 65535 (32-bit
+   integers are read as 16-bit, clipped), floating-point ones clipped to [0, 1];
 3. it is negated when its border is light (a photo on white), judged from the mean of
    its outermost pixels, so a picture that already looks like FashionMNIST stays as it is;
 4. it is fitted into 28×28 keeping the aspect ratio (area-averaged when shrunk), centred
-   on black;
-5. it is scaled to [0, 1] as ``ToTensor`` does for the data set.
+   on black.
 
 A 28×28 PNG of a test image therefore comes back as exactly that image's tensor.
+
+What is read: PNG, JPEG, GIF, BMP, TIFF and WebP (:data:`FORMATS`), judged by content
+for a file named directly and by name (:data:`IMAGE_SUFFIXES`) in a folder; regular
+files only (a FIFO would block the reader forever). Of an animation or a multi-page TIFF,
+the first frame is used, and a note says so once. Refused with :class:`ImageError`: other
+formats, damaged files, and pictures of more than :data:`MAX_PIXELS` pixels, judged from
+the header before anything is decoded.
 """
 
 import io
 import os
-from collections.abc import Sequence
+import stat
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import Dataset
-from torchvision.transforms.functional import pil_to_tensor, to_tensor
 
 SIDE = 28
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+#: Pillow's names of the formats read, and the same for people.
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
+FORMAT_NAMES = "PNG, JPEG, GIF, BMP, TIFF or WebP"
+
+#: The file name suffixes of those formats, as Pillow registers them.
+IMAGE_SUFFIXES = tuple(
+    sorted(suffix for suffix, format in Image.registered_extensions().items() if format in FORMATS)
+)
+
+#: The most pixels a picture may have (a 7,300×5,500 photo), judged from its header.
+MAX_PIXELS = 40_000_000
+
+#: Pictures are reduced to no less than this many pixels a side before being converted:
+#: eight times the final side, so that the last area-averaging step still has data.
+WORKING_SIDE = 8 * SIDE
+
+_SHRINK = (
+    f"pictures of up to {MAX_PIXELS // 1_000_000} megapixels are read. Shrink it first; it "
+    "becomes 28×28 anyway."
+)
+
+#: The mode each picture is brought to before it is reduced, when it is not one of
+#: L, LA, RGB, RGBA, I (integers, read on the 16-bit scale) or F (floating point).
+_WORKING_MODES = {
+    "1": "L",
+    "P": "RGB",
+    "PA": "RGBA",
+    "La": "LA",
+    "RGBa": "RGBA",
+    "CMYK": "RGB",
+    "YCbCr": "RGB",
+    "LAB": "RGB",
+    "HSV": "RGB",
+    "I;16": "I",
+    "I;16L": "I",
+    "I;16B": "I",
+    "I;16N": "I",
+}
+
+#: The largest value of each one-band mode, which becomes 1.
+_WHITE = {"F": 1.0, "I": 65535.0, "L": 255.0}
 
 
 class ImageError(ValueError):
-    """An image file that is missing, unreadable or not an image."""
+    """A picture file that is missing, unreadable, not a picture, or too large."""
 
 
 def find_images(paths: Sequence[str | os.PathLike]) -> list[Path]:
-    """The image files named by ``paths``, in that order; a folder gives its PNG and
-    JPEG files, sorted by name."""
+    """The picture files named by ``paths``, in that order; a folder gives its files
+    whose names end in one of :data:`IMAGE_SUFFIXES`, sorted by name.
+
+    Raises:
+        ImageError: naming every path that is missing or a folder without pictures.
+    """
+    files, problems = _scan(paths)
+    if problems:
+        raise _refusal(problems)
+    return files
+
+
+def _scan(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[str]]:
+    """The files named by ``paths``, and what is wrong with the others."""
     files: list[Path] = []
+    problems: list[str] = []
     for path in map(Path, paths):
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                suffixes = ", ".join(IMAGE_SUFFIXES)
-                raise ImageError(f"{path} holds no PNG or JPEG files ({suffixes}).")
+                problems.append(
+                    f"{path} holds no {FORMAT_NAMES} pictures ({', '.join(IMAGE_SUFFIXES)})."
+                )
             files.extend(found)
-        elif path.is_file():
+        elif path.exists():
             files.append(path)
         else:
-            raise ImageError(f"{path}: no such file or folder.")
-    return files
+            problems.append(f"{path}: no such file or folder.")
+    return files, problems
 
 
-def to_fashion_mnist(image: Image.Image) -> Tensor:
-    """A picture converted the way FashionMNIST's were made (see the module's docstring)."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        image = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
-    gray = image.convert("L")
-    if border_mean(gray) > 127.5:
-        gray = ImageOps.invert(gray)
-    shrinking = max(gray.size) > SIDE
-    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
-    fitted = ImageOps.pad(gray, (SIDE, SIDE), method=method, color=0)
-    return to_tensor(fitted)
+def _refusal(problems: Sequence[str]) -> ImageError:
+    """One error for every problem found: each bad file is named, not just the first."""
+    if len(problems) == 1:
+        return ImageError(problems[0])
+    listed = "\n".join(f"  - {problem}" for problem in problems)
+    return ImageError(
+        f"{len(problems)} pictures cannot be used; fix or remove them, then run again:\n{listed}"
+    )
+
+
+def to_fashion_mnist(image: Image.Image, name: str = "the picture") -> Tensor:
+    """A picture converted the way FashionMNIST's were made (see the module's docstring).
+
+    ``image`` is best given as Pillow opened it, not yet loaded: its size is checked
+    before it is decoded, and a JPEG is reduced while it is decoded. ``name`` names it in
+    messages.
+
+    Raises:
+        ImageError: the picture is too large, damaged, or of a colour mode not read.
+    """
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{name} is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels): {_SHRINK}"
+        )
+    with _reading(name):
+        if getattr(image, "is_animated", False):
+            _say_once(
+                "first frame",
+                f"Note: {name} has several frames (an animation, or pages); the first is "
+                "used, as for any other such picture.",
+            )
+        image.draft("L", _draft_size(image.size))  # a JPEG decodes straight to a smaller size
+        image.load()
+        orientation = image.getexif().get(ExifTags.Base.Orientation)
+    small = _reduced(_in_working_mode(image, name))
+    if orientation is not None:  # the reduced copy has lost the EXIF data it is read from
+        small.getexif()[ExifTags.Base.Orientation] = orientation
+    gray, white = _grayscale(ImageOps.exif_transpose(small))
+    if border_mean(gray) > white / 2:
+        gray = gray.point(lambda value: white - value)
+    return torch.from_numpy(np.array(_fitted(gray))).div(white).unsqueeze(0)
+
+
+@contextmanager
+def _reading(name: str) -> Iterator[None]:
+    """Pillow's errors while identifying or decoding a picture, as :class:`ImageError`.
+
+    Pillow's decoders raise exceptions of many types on damaged data (its own fuzzers
+    catch ``Exception``), so all are caught, but only around Pillow's reading calls.
+    """
+    try:
+        yield
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{name} is too large ({error}): {_SHRINK}") from error
+    except UnidentifiedImageError as error:
+        raise ImageError(f"{name} is not a {FORMAT_NAMES} picture.") from error
+    except Exception as error:
+        raise ImageError(
+            f"Cannot read the image {name}: {str(error) or type(error).__name__}."
+        ) from error
+
+
+_said: set[str] = set()
+
+
+def _say_once(topic: str, note: str) -> None:
+    """Print ``note`` to stderr, unless a note on ``topic`` was printed before."""
+    if topic not in _said:
+        _said.add(topic)
+        print(note, file=sys.stderr)
+
+
+def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size to ask a JPEG decoder for: :data:`WORKING_SIDE` on the longer side."""
+    longer = max(size)
+    return tuple(max(1, side * WORKING_SIDE // longer) for side in size)
+
+
+def _in_working_mode(image: Image.Image, name: str) -> Image.Image:
+    """``image`` in L, LA, RGB, RGBA, I or F, with its transparency as an alpha band."""
+    mode = image.mode
+    if "transparency" in image.info and mode in ("L", "RGB", "P"):
+        mode = "LA" if mode == "L" else "RGBA"
+    mode = _WORKING_MODES.get(mode, mode)
+    if mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        raise ImageError(
+            f"{name} has the colour mode {image.mode}, which is not read; save it as RGB "
+            "or grayscale."
+        )
+    return image if mode == image.mode else image.convert(mode)
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """``image`` area-averaged down to no less than :data:`WORKING_SIDE` on its longer
+    side, by a whole factor (Pillow averages colours weighted by their alpha)."""
+    factor = max(image.size) // WORKING_SIDE
+    return image.reduce(factor) if factor >= 2 else image
+
+
+def _grayscale(image: Image.Image) -> tuple[Image.Image, float]:
+    """``image`` (small, in a working mode) as one floating-point band, and its white."""
+    if image.mode in ("LA", "RGBA"):
+        on_white = Image.new("RGBA", image.size, "white")
+        image = Image.alpha_composite(on_white, image.convert("RGBA"))
+    if image.mode not in ("I", "F"):
+        return image.convert("L").convert("F"), _WHITE["L"]
+    white = _WHITE[image.mode]
+    values = np.asarray(image, dtype=np.float64)
+    values = np.nan_to_num(values, nan=0.0, posinf=white, neginf=0.0).clip(0.0, white)
+    return Image.fromarray(values.astype(np.float32)), white
 
 
 def border_mean(gray: Image.Image) -> float:
-    """The mean of the outermost pixels of a grayscale image, 0 (black) to 255 (white)."""
-    pixels = pil_to_tensor(gray)[0].float()
-    border = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    return float(border.mean())
+    """The mean of the outermost pixels of a one-band picture, on the picture's own scale
+    (0 to 255 for an 8-bit one). Only the four edges are read: no copy of the picture."""
+    width, height = gray.size
+    edges = (
+        (0, 0, width, 1),
+        (0, height - 1, width, height),
+        (0, 0, 1, height),
+        (width - 1, 0, width, height),
+    )
+    values = [np.asarray(gray.crop(edge), dtype=np.float64).ravel() for edge in edges]
+    return float(np.concatenate(values).mean())
+
+
+def _fitted(gray: Image.Image) -> Image.Image:
+    """``gray`` fitted into SIDE×SIDE keeping its aspect ratio, centred on black.
+
+    (``ImageOps.pad`` does the same but fails on a picture over 56 times wider than tall,
+    whose height would round to 0.)
+    """
+    width, height = gray.size
+    scale = SIDE / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    method = Image.Resampling.BOX if max(width, height) > SIDE else Image.Resampling.BILINEAR
+    frame = Image.new("F", (SIDE, SIDE), 0.0)
+    frame.paste(gray.resize(size, method), ((SIDE - size[0]) // 2, (SIDE - size[1]) // 2))
+    return frame
 
 
 def decode_image(data: bytes, name: str) -> Tensor:
-    """Decode the bytes of an image file and convert them with :func:`to_fashion_mnist`.
+    """Decode the bytes of a picture file and convert them with :func:`to_fashion_mnist`.
 
     The one conversion of a picture, whether it was read from disk (``predict``) or
     received over HTTP (``serve``), so that both give the same tensor. ``name`` (a path
     or an upload's file name) only names the picture in error messages.
+
+    Raises:
+        ImageError: the bytes are not a picture that is read, or it is damaged or too large.
     """
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            return to_fashion_mnist(image)
-    except UnidentifiedImageError as error:
-        raise ImageError(
-            f"{name} is not an image that Pillow can read; give PNG or JPEG files."
-        ) from error
-    except OSError as error:  # damaged (truncated data)
-        raise ImageError(f"Cannot read the image {name}: {error}.") from error
+    return _converted(io.BytesIO(data), name)
+
+
+def _converted(stream: BinaryIO, name: str) -> Tensor:
+    with _reading(name):
+        image = Image.open(stream, formats=FORMATS)
+    with image:
+        return to_fashion_mnist(image, name)
 
 
 def load_image(path: str | os.PathLike) -> Tensor:
-    """Read an image file and convert it with :func:`decode_image`."""
+    """Read a picture file and convert it as :func:`decode_image` does.
+
+    Raises:
+        ImageError: also when ``path`` is not a regular file (a folder, a FIFO, a device).
+    """
     try:
-        data = Path(path).read_bytes()
+        # Non-blocking, so that opening a FIFO returns at once, to be refused below.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as error:
         raise ImageError(f"{path}: no such file.") from error
-    except OSError as error:  # unreadable (permissions, a folder)
+    except OSError as error:  # unreadable (permissions)
         raise ImageError(f"Cannot read the image {path}: {error}.") from error
-    return decode_image(data, str(path))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ImageError(
+                f"{path} is not a regular file (a folder, a FIFO or a device); only picture "
+                "files are read."
+            )
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            return _converted(stream, str(path))
+    finally:
+        os.close(descriptor)
 
 
 class ImageFiles(Dataset):
-    """Image files to predict, loaded and converted once, so that a bad file is reported
-    before any prediction is made. Items are ``{"image": 1×28×28 tensor, "path": str}``."""
+    """Picture files to predict, loaded and converted once, so that bad files are reported
+    (all of them, in one error) before any prediction is made. Items are
+    ``{"image": 1×28×28 tensor, "path": str}``."""
 
     def __init__(self, paths: Sequence[str | os.PathLike]) -> None:
-        self.paths = [str(p) for p in find_images(paths)]
-        self.images = torch.stack([load_image(p) for p in self.paths])
+        files, problems = _scan(paths)
+        images = []
+        for path in files:
+            try:
+                images.append(load_image(path))
+            except ImageError as error:
+                problems.append(str(error))
+        if problems:
+            raise _refusal(problems)
+        if not images:
+            raise ImageError("No pictures to predict: the list of paths is empty.")
+        self.paths = [str(p) for p in files]
+        self.images = torch.stack(images)
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -15,7 +15,10 @@ writes every prediction to a CSV or JSON file, one row per input in input order:
 
 Under DDP each rank predicts a share of the inputs; rank 0 gathers the rows and writes
 the file once. The file is written atomically, so an interrupted ``predict`` leaves no
-half-written file behind.
+half-written file behind. A file named with ``--prediction.output`` is checked before
+anything is predicted: it must be writable, and it is not replaced if it exists, unless
+``--prediction.overwrite true`` is given (the run folder's own ``predictions.csv`` is
+always replaced). A failed check raises :class:`~fashion_lit.files.OutputError`.
 """
 
 import csv
@@ -28,7 +31,7 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from fashion_lit.files import replaced_atomically
+from fashion_lit.files import check_writable, replaced_atomically
 
 TOP_K = 3
 Format = Literal["csv", "json"]
@@ -109,10 +112,16 @@ class PredictionWriter(BasePredictionWriter):
             ``.json``, else ``csv``.
         print_limit: print the tutorial's line for each input when there are at most
             this many.
+        overwrite: replace ``output`` if it exists; otherwise an existing file is refused
+            before anything is predicted.
     """
 
     def __init__(
-        self, output: str | None = None, format: Format | None = None, print_limit: int = 20
+        self,
+        output: str | None = None,
+        format: Format | None = None,
+        print_limit: int = 20,
+        overwrite: bool = False,
     ) -> None:
         super().__init__(write_interval="epoch")
         self.output = output
@@ -120,6 +129,22 @@ class PredictionWriter(BasePredictionWriter):
             "json" if output is not None and output.lower().endswith(".json") else "csv"
         )
         self.print_limit = print_limit
+        self.overwrite = overwrite
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Check the file named by ``output`` before anything is predicted, so that a bad
+        path costs nothing and an existing file is not lost. Every rank checks, so that
+        all stop alike.
+
+        Raises:
+            OutputError: ``output`` exists (without ``overwrite``) or cannot be written.
+        """
+        if stage == "predict" and self.output:
+            check_writable(
+                self.output,
+                "--prediction.output",
+                None if self.overwrite else "--prediction.overwrite true",
+            )
 
     def write_on_epoch_end(
         self,

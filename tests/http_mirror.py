@@ -4,6 +4,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
+
+#: A gzip header, then deflate's empty stored blocks, which decompress to nothing.
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+EMPTY_BLOCKS = b"\x00\x00\x00\xff\xff" * 4096
 
 
 class MirrorServer(ThreadingHTTPServer):
@@ -12,7 +17,10 @@ class MirrorServer(ThreadingHTTPServer):
     Each request takes the next fault of ``faults``, or ``fault`` once they are used up:
     ``"404"``, ``"500"``, ``"close"`` (close the connection without answering), ``"short"``
     (announce the whole file, send half, close), ``"stall"`` (send half, then wait for
-    :attr:`release`), or ``""`` to serve the file. ``delay`` seconds pass before answering.
+    :attr:`release`), ``"no-length"`` (serve the file without a Content-Length),
+    ``"endless"`` (a gzip stream without a Content-Length that never ends; :attr:`sent`
+    counts its bytes), ``"redirect:<URL>"`` (redirect to ``<URL><file name>?moved``), or
+    ``""`` to serve the file. ``delay`` seconds pass before answering.
     """
 
     daemon_threads = True
@@ -26,6 +34,7 @@ class MirrorServer(ThreadingHTTPServer):
         self.faults = list(faults or [])
         self.delay = delay
         self.requests: list[str] = []
+        self.sent = 0  # bytes of "endless" answers sent
         self.stalled = threading.Event()  # set once a "stall" answer is half sent
         self.release = threading.Event()
 
@@ -48,11 +57,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         server = self.server
-        server.requests.append(self.path.lstrip("/"))
+        name = urlsplit(self.path).path.lstrip("/")
+        server.requests.append(name)
         fault = server.faults.pop(0) if server.faults else server.fault
         time.sleep(server.delay)
-        path = server.folder / self.path.lstrip("/")
+        path = server.folder / name
         if fault == "close":
+            return
+        if fault.startswith("redirect:"):
+            self.send_response(302)
+            self.send_header("Location", f"{fault.removeprefix('redirect:')}{name}?moved")
+            self.end_headers()
+            return
+        if fault == "endless":
+            self.send_endless_gzip()
             return
         if fault == "500":
             self.send_error(500)
@@ -62,7 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = path.read_bytes()
         self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        if fault != "no-length":  # without one, the body ends when the connection closes
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if fault in ("short", "stall"):
             self.wfile.write(body[: len(body) // 2])
@@ -72,6 +91,17 @@ class _Handler(BaseHTTPRequestHandler):
                 server.release.wait(60)
             return
         self.wfile.write(body)
+
+    def send_endless_gzip(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(GZIP_HEADER)
+        try:
+            while not self.server.release.is_set():
+                self.wfile.write(EMPTY_BLOCKS)
+                self.server.sent += len(EMPTY_BLOCKS)
+        except OSError:  # the client hung up
+            pass
 
     def log_message(self, format: str, *args) -> None:  # keep the test output clean
         pass

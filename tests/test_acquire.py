@@ -1,21 +1,31 @@
-"""Acquisition: the chain of sources, the network, concurrent and killed acquisitions."""
+"""Acquisition: the chain of sources, the network, concurrent and killed acquisitions,
+and sources that are hostile (gzip bombs, endless downloads, redirects) or a disk that is
+full."""
 
 import gzip
+import json
 import multiprocessing
 import os
+import re
+import shutil
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from fashion_lit.data import DataNotFoundError, acquire
+from fashion_lit.data import DataNotFoundError, DataVerificationError, acquire
 from fashion_lit.data.acquire import DEFAULT_SOURCES, SOURCES_ENV, default_sources, raw_folder
 from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.facts import DEBIAN_DIR, UPSTREAM_MIRRORS
 from fashion_lit.data.verify import sha256_of
 from tests.http_mirror import MirrorServer
+from tests.processes import run_from_repo, run_on_tmpfs
+
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+CHUNK = 1 << 20  # what acquisition reads at a time
 
 
 def assert_verified(raw: Path, checksums: Path) -> None:
@@ -201,3 +211,166 @@ def test_an_acquisition_killed_half_way_leaves_nothing_trusted_and_a_rerun_compl
     assert list(raw.glob(".*.part")), "killed before it began writing"
     assert not list(raw.glob("*-ubyte"))
     assert_verified(acquire(data, [tiny_mirror], checksums=tiny_checksums), tiny_checksums)
+
+
+def bytes_written() -> int:
+    """What this process has written so far, to files and sockets alike (Linux's wchar)."""
+    return int(re.search(r"^wchar: (\d+)$", Path("/proc/self/io").read_text(), re.M)[1])
+
+
+@pytest.fixture(scope="module")
+def bomb_folder(tmp_path_factory) -> Path:
+    """A source whose training images are a 64 KB gzip of 64 MiB of zeros."""
+    folder = tmp_path_factory.mktemp("bomb")
+    with gzip.open(folder / f"{TRAIN_IMAGES}.gz", "wb", compresslevel=9) as out:
+        for _ in range(64):
+            out.write(bytes(CHUNK))
+    return folder
+
+
+@pytest.mark.parametrize("served_by", ["folder", "http without Content-Length"])
+def test_a_gzip_bomb_is_stopped_at_the_files_size_and_named(
+    served_by, bomb_folder, tiny_checksums, tmp_path
+):
+    expected = load_checksums(tiny_checksums)[0]
+    raw = raw_folder(tmp_path / "data")
+    with MirrorServer(bomb_folder, fault="no-length") as server:
+        source = str(bomb_folder) if served_by == "folder" else server.url
+        before = bytes_written()
+        with pytest.raises(DataVerificationError) as error:
+            acquire(tmp_path / "data", [source], checksums=tiny_checksums, retries=0)
+        written = bytes_written() - before
+    assert written <= expected.size + CHUNK  # not the 64 MiB it decompresses to
+    location = (
+        bomb_folder / f"{TRAIN_IMAGES}.gz"
+        if served_by == "folder"
+        else server.url + f"{TRAIN_IMAGES}.gz"
+    )
+    assert (
+        f"{location} holds more than the {expected.size} bytes of {TRAIN_IMAGES}: reading "
+        "stopped there (a gzip bomb, or another file)." in str(error.value)
+    )
+    assert not list(raw.glob(".*.part"))
+    assert not (raw / TRAIN_IMAGES).exists()
+
+
+def test_an_oversized_file_in_a_folder_is_not_read(tiny_checksums, tmp_path):
+    expected = load_checksums(tiny_checksums)[0]
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    with open(folder / TRAIN_IMAGES, "wb") as huge:
+        huge.truncate(1 << 30)  # sparse: 1 GiB that takes no room
+    before = bytes_written()
+    with pytest.raises(DataVerificationError) as error:
+        acquire(tmp_path / "data", [folder], download=False, checksums=tiny_checksums)
+    assert bytes_written() - before < CHUNK
+    assert (
+        f"{folder / TRAIN_IMAGES} is {1 << 30} bytes, more than {TRAIN_IMAGES} can be "
+        f"({TRAIN_IMAGES} is {expected.size} bytes): it was not read." in str(error.value)
+    )
+
+
+def test_an_endless_download_without_content_length_is_stopped(tiny_checksums, tmp_path):
+    expected = load_checksums(tiny_checksums)[0]
+    started = time.monotonic()
+    with MirrorServer(tmp_path, fault="endless") as server:
+        with pytest.raises(DataVerificationError) as error:
+            acquire(tmp_path / "data", [server.url], checksums=tiny_checksums, retries=0)
+    assert time.monotonic() - started < 30
+    assert (
+        f"{server.url}{TRAIN_IMAGES}.gz goes on past {expected.size + CHUNK} bytes, more than "
+        f"{TRAIN_IMAGES}.gz can be: reading stopped there." in str(error.value)
+    )
+    assert len(server.requests) == 4  # rejected, not retried
+
+
+@pytest.mark.parametrize("target", ["ftp://127.0.0.1/mirror/", "file:///etc/"])
+def test_a_redirect_to_anything_but_http_is_refused(target, tiny_checksums, tmp_path):
+    with MirrorServer(tmp_path, fault=f"redirect:{target}") as server:
+        with pytest.raises(DataNotFoundError) as error:
+            acquire(tmp_path / "data", [server.url], checksums=tiny_checksums, retries=2)
+    assert (
+        f"{TRAIN_IMAGES}: refused: redirected to {target}{TRAIN_IMAGES}.gz?moved; only "
+        "http:// and https:// redirects are followed" in str(error.value)
+    )
+    assert sorted(server.requests) == sorted(f.archive for f in load_checksums(tiny_checksums))
+
+
+def test_an_http_redirect_is_followed(tiny_mirror, tiny_checksums, tmp_path):
+    with MirrorServer(tiny_mirror) as server:
+        server.faults = [f"redirect:{server.url}"] * 4
+        raw = acquire(tmp_path / "data", [server.url], checksums=tiny_checksums)
+    assert_verified(raw, tiny_checksums)
+    assert len(server.requests) == 8
+
+
+#: Acquires into argv[1] from the sources argv[2:-1] with the manifest argv[-1], in a
+#: process of its own, and prints the outcome and what was left in the raw folder.
+ACQUIRE_AND_REPORT = """
+import json, os, sys
+from fashion_lit.data.acquire import acquire, raw_folder
+data, sources, checksums = sys.argv[1], sys.argv[2:-1], sys.argv[-1]
+try:
+    acquire(data, sources, checksums=checksums, retries=2)
+    outcome = {"error": None}
+except Exception as error:
+    outcome = {"error": type(error).__name__, "message": str(error)}
+print(json.dumps({**outcome, "left": sorted(os.listdir(raw_folder(data)))}))
+"""
+DISK_ROOM = 256 * 1024  # room for the label files, not for the 490 kB of training images
+
+
+def acquire_with_little_room(room: str, disk: Path, arguments: list[str]) -> dict:
+    """Run ACQUIRE_AND_REPORT on a full disk: a tmpfs of DISK_ROOM bytes mounted on
+    ``disk``, or a limit on the size of the files the process may write (``prlimit
+    --fsize``, which makes larger writes fail with EFBIG)."""
+    child = [sys.executable, "-c", ACQUIRE_AND_REPORT, str(disk / "data"), *arguments]
+    if room == "tmpfs":
+        done = run_on_tmpfs(disk, f"size={DISK_ROOM}", child)
+    else:
+        if not shutil.which("prlimit"):
+            pytest.skip("prlimit is not installed")
+        done = run_from_repo(["prlimit", f"--fsize={DISK_ROOM}", *child])
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("room", "reason"),
+    [
+        (
+            "tmpfs",
+            r"No space left on device; \d+(\.\d)? (bytes|kB|MB|GB|TB) free in {raw}\. "
+            "Free some space there, or write to another disk.",
+        ),
+        (
+            "file-size limit",
+            r"File too large; the file system, or this process's file-size "
+            r"limit \(`ulimit -f`\), allows no larger file\. Raise that limit, or write to "
+            r"another disk\.",
+        ),
+    ],
+)
+def test_a_full_disk_is_reported_as_such_and_no_source_is_tried_again(
+    room, reason, tiny_mirror, tiny_checksums, tmp_path
+):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    raw = raw_folder(disk / "data")
+    with MirrorServer(tiny_mirror) as server:
+        outcome = acquire_with_little_room(
+            room, disk, [server.url, str(tiny_mirror), str(tiny_checksums)]
+        )
+    assert outcome["error"] == "NoSpaceError"
+    first, second = outcome["message"].split("\n")
+    assert re.fullmatch(
+        rf"Cannot write {re.escape(str(raw / TRAIN_IMAGES))}: "
+        + reason.format(raw=re.escape(str(raw))),
+        first,
+    )
+    assert second == (
+        "The sources are not at fault: the 4 files take 628.0 kB once decompressed. Make "
+        "room for them, or acquire them into a folder on another disk (data.data_dir)."
+    )
+    assert server.requests == [f"{TRAIN_IMAGES}.gz"]  # downloaded once, not again
+    assert not [name for name in outcome["left"] if name.endswith(".part")]

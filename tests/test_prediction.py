@@ -6,12 +6,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch import Callback
 from PIL import Image, ImageOps
 
-from fashion_lit.data import CLASSES
+from fashion_lit.data import CLASSES, FashionMNISTDataModule
+from fashion_lit.files import OutputError
+from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from fashion_lit.prediction import in_input_order, write_rows
-from tests.conftest import TINY_TEST, expect_cli_error, tiny_images
+from fashion_lit.prediction import PredictionWriter, in_input_order, write_rows
+from tests.conftest import TINY_TEST, expect_cli_error, quiet_trainer, tiny_images
+from tests.picture_fuzz import declaring, encoded
 
 HEADER = [
     "index",
@@ -187,7 +191,30 @@ def test_file_that_is_not_an_image_fails_clearly_writing_nothing(
         f"--ckpt_path={model_pth}",
         "--data.predict_paths=[notes.png]",
     )
-    assert "error: notes.png is not an image that Pillow can read" in err
+    assert "error: notes.png is not a PNG, JPEG, GIF, BMP, TIFF or WebP picture." in err
+
+
+def test_a_folder_with_bad_pictures_fails_naming_each_writing_nothing(
+    run_cli, tiny_args, model_pth, capsys
+):
+    write_picture_variants(Path("pictures"), [0])
+    Path("pictures/notes.png").write_text("shopping list")
+    Path("pictures/cut.png").write_bytes(Path("pictures/000_upscaled.png").read_bytes()[:60])
+    small = encoded(Image.new("L", (8, 8)), "PNG")
+    Path("pictures/huge.png").write_bytes(declaring("huge.png", small, 20000, 20000))
+    err = expect_nothing_written(
+        run_cli,
+        capsys,
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        "--data.predict_paths=[pictures]",
+    )
+    assert "error: 3 pictures cannot be used; fix or remove them, then run again:\n" in err
+    assert "  - Cannot read the image pictures/cut.png: " in err
+    assert "  - pictures/huge.png is too large (Image size (400000000 pixels) exceeds" in err
+    assert "  - pictures/notes.png is not a PNG, JPEG, GIF, BMP, TIFF or WebP picture.\n" in err
+    assert "Traceback" not in err
 
 
 def test_unreadable_image_fails_clearly_writing_nothing(run_cli, tiny_args, model_pth, capsys):
@@ -229,3 +256,67 @@ def test_rows_of_several_ranks_are_merged_once_in_input_order():
     rank0 = [(0, {"index": 10}), (2, {"index": 12}), (4, {"index": 14})]
     rank1 = [(1, {"index": 11}), (3, {"index": 13}), (4, {"index": 14})]  # 4 padded twice
     assert [row["index"] for row in in_input_order(rank0 + rank1)] == [10, 11, 12, 13, 14]
+
+
+class BatchCounter(Callback):
+    """Counts the batches predicted."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def on_predict_batch_start(self, *args) -> None:
+        self.batches += 1
+
+
+def predict_a_picture(writer: PredictionWriter, counter: BatchCounter) -> None:
+    """``predict`` of one picture file, written by ``writer``, in the current folder."""
+    Image.fromarray(tiny_images(1, seed=2)[0][0]).save("boot.png")
+    trainer = quiet_trainer(callbacks=[writer, counter])
+    trainer.predict(
+        ImageClassifier(), datamodule=FashionMNISTDataModule(predict_paths=["boot.png"])
+    )
+
+
+def test_an_existing_output_is_refused_before_anything_is_predicted(workdir):
+    Path("out.csv").write_text("precious\n")
+    counter = BatchCounter()
+    with pytest.raises(OutputError) as error:
+        predict_a_picture(PredictionWriter(output="out.csv"), counter)
+    assert str(error.value) == (
+        "--prediction.output out.csv already exists; pass --prediction.overwrite true to "
+        "replace it, or name another file."
+    )
+    assert counter.batches == 0
+    assert Path("out.csv").read_text() == "precious\n"
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_anything_is_predicted(workdir):
+    Path("results").write_text("a file where a folder should be\n")
+    counter = BatchCounter()
+    with pytest.raises(OutputError) as error:
+        predict_a_picture(PredictionWriter(output="results/out.csv"), counter)
+    assert str(error.value) == (
+        "--prediction.output results/out.csv cannot be written: results is a file, not a folder."
+    )
+    assert counter.batches == 0
+
+
+def test_overwrite_replaces_an_existing_output(run_cli, tiny_args, model_pth):
+    Path("out.csv").write_text("old\n")
+    run_cli(
+        "predict",
+        *tiny_args,
+        f"--ckpt_path={model_pth}",
+        "--data.predict_indices=[0]",
+        "--prediction.output=out.csv",
+        "--prediction.overwrite=true",
+    )
+    assert [row["index"] for row in read_csv("out.csv")] == ["0"]
+
+
+def test_the_default_predictions_file_is_replaced_as_before(workdir):
+    Path("predictions.csv").write_text("from an earlier run\n")  # the run folder: . here
+    counter = BatchCounter()
+    predict_a_picture(PredictionWriter(), counter)
+    assert counter.batches == 1
+    assert [row["path"] for row in read_csv("predictions.csv")] == ["boot.png"]

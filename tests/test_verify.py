@@ -19,7 +19,7 @@ from fashion_lit.data import (
 from fashion_lit.data import verify as verify_module
 from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.facts import DEBIAN_DIR, FILES, MNIST_PIXEL_MEAN
-from fashion_lit.data.verify import is_mnist, sha256_of
+from fashion_lit.data.verify import VerdictRecord, is_mnist, sha256_of
 from tests.conftest import write_idx
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
@@ -142,6 +142,16 @@ def test_an_unchanged_file_is_hashed_once_a_changed_one_again(
     os.utime(acquired / TRAIN_IMAGES, ns=(0, 0))
     acquire(acquired.parents[1], [tiny_mirror], download=False, checksums=tiny_checksums)
     assert hashed == [TRAIN_IMAGES]
+
+
+def test_a_verdict_that_cannot_be_recorded_leaves_no_temporary_file(acquired, tiny_checksums):
+    record = VerdictRecord(acquired)
+    record.path.unlink()
+    record.path.mkdir()  # a folder where the record goes: the rename onto it fails
+    before = sorted(p.name for p in acquired.iterdir())
+    with pytest.raises(IsADirectoryError):
+        record.remember(acquired / TRAIN_IMAGES, load_checksums(tiny_checksums)[0])
+    assert sorted(p.name for p in acquired.iterdir()) == before
 
 
 def mnist_like_labels(tmp_path: Path) -> Path:

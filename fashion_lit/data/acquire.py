@@ -6,12 +6,16 @@ check; otherwise the sources are tried in order, each file being written to a te
 file, verified, then renamed into place. A lock on the folder keeps concurrent processes
 (DDP ranks, two terminals) apart, and a killed acquisition leaves only temporary files,
 which the next one removes.
+
+Every file's size is known (the table, or a manifest, gives its shape), so nothing reads
+or writes more than that size plus one read chunk: a gzip bomb or an endless download is
+stopped and rejected before it fills the disk. A full disk stops the acquisition at once
+with its own message; it is no fault of the source, and no other source is tried.
 """
 
 import gzip
 import hashlib
 import os
-import secrets
 import sys
 import time
 import zlib
@@ -27,8 +31,16 @@ from tqdm import tqdm
 
 from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.facts import DEBIAN_DIR, FILES, UPSTREAM_MIRRORS, IdxFile
-from fashion_lit.data.sources import NotThere, Opened, folder_of, is_network, open_file
+from fashion_lit.data.sources import (
+    NotThere,
+    Opened,
+    RedirectRefused,
+    folder_of,
+    is_network,
+    open_file,
+)
 from fashion_lit.data.verify import CorruptFileError, VerdictRecord, check_content, check_shape
+from fashion_lit.files import NoSpaceError, human_size, replaced_atomically
 
 #: Environment variable holding the sources to try, separated by commas.
 SOURCES_ENV = "FASHION_LIT_SOURCES"
@@ -36,6 +48,8 @@ SOURCES_ENV = "FASHION_LIT_SOURCES"
 #: Debian's package folder, then torchvision's upstream mirror.
 DEFAULT_SOURCES: tuple[str, ...] = (DEBIAN_DIR, *UPSTREAM_MIRRORS)
 
+#: What is read or decompressed at a time, and so how far past a file's known size a
+#: reading may go before it is stopped.
 _CHUNK = 1 << 20
 
 
@@ -124,6 +138,7 @@ def acquire(
     Raises:
         DataNotFoundError: no source had some file; the message says where it looked.
         DataVerificationError: some file failed verification and no source had a good one.
+        NoSpaceError: the disk holding ``data_dir`` is full.
     """
     files = load_checksums(checksums)
     sources = default_sources() if sources is None else [str(s) for s in sources]
@@ -137,10 +152,18 @@ def acquire(
         for leftover in raw.glob(".*.part"):  # from a killed acquisition; never trusted
             leftover.unlink(missing_ok=True)
         record = VerdictRecord(raw)
-        for file in files:
-            outcomes = _acquire_one(file, raw / file.name, chain, record)
-            if outcomes:
-                failures[file] = outcomes
+        try:
+            for file in files:
+                outcomes = _acquire_one(file, raw / file.name, chain, record)
+                if outcomes:
+                    failures[file] = outcomes
+        except NoSpaceError as error:
+            raise NoSpaceError(
+                f"{error}\nThe sources are not at fault: the {len(files)} files take "
+                f"{human_size(sum(f.size for f in files))} once decompressed. Make room for "
+                "them, or acquire them into a folder on another disk (data.data_dir).",
+                error.errno,
+            ) from error
     if failures:
         raise _failure(raw, files, failures, download)
     return raw
@@ -206,8 +229,12 @@ class _Chain:
                 return None
             except NotThere as error:
                 return _Outcome(source, str(error))
+            except RedirectRefused as error:
+                return _Outcome(source, f"refused: {error}")
             except CorruptFileError as error:
                 return _Outcome(source, "rejected", str(error))
+            except NoSpaceError:  # ours, not the source's: trying further cannot help
+                raise
             except (OSError, HTTPException) as error:
                 failure = error
                 if attempt + 1 < attempts:
@@ -272,50 +299,66 @@ def _install(opened: Opened, file: IdxFile, target: Path) -> None:
     The rename is atomic: a process killed at any point leaves ``target`` as it was, plus
     at most a ``.part`` file.
     """
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    if opened.total is not None and opened.total > _most_read(file):
+        raise CorruptFileError(
+            f"{opened.location} is {opened.total} bytes, more than {_stored_as(opened, file)} "
+            f"can be ({file.name} is {file.size} bytes): it was not read."
+        )
+    with replaced_atomically(target, keep_suffix=False) as temporary:
+        sha256, gz_md5 = _copy(opened, file, temporary)
+        check_content(temporary, file, opened.location, sha256, gz_md5)
+
+
+def _copy(opened: Opened, file: IdxFile, temporary: Path) -> tuple[str, str | None]:
+    """Write ``opened``'s content (decompressed) to ``temporary``, at most ``file.size``
+    bytes of it; return the SHA-256 of what was written and the md5 of a ``.gz``."""
     action = (
         "Downloading"
         if is_network(opened.location)
         else ("Decompressing" if opened.compressed else "Copying")
     )
     digest = hashlib.sha256()
-    try:
-        with (
-            tqdm(
-                total=opened.total,
-                desc=f"{action} {Path(opened.location).name}",
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                disable=None,
-                leave=False,
-            ) as bar,
-            os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out,
-        ):
-            metered = _Metered(opened, bar)
-            reader = gzip.GzipFile(fileobj=metered) if opened.compressed else metered
-            try:
-                while chunk := reader.read(_CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-            except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-                raise CorruptFileError(
-                    f"{opened.location} is not a complete gzip archive ({error})."
-                ) from error
-        gz_md5 = metered.md5.hexdigest() if opened.compressed else None
-        check_content(temporary, file, opened.location, digest.hexdigest(), gz_md5)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    written = 0
+    with (
+        tqdm(
+            total=opened.total,
+            desc=f"{action} {Path(opened.location).name}",
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            disable=None,
+            leave=False,
+        ) as bar,
+        open(temporary, "wb") as out,
+    ):
+        metered = _Metered(opened, bar, file)
+        reader = gzip.GzipFile(fileobj=metered) if opened.compressed else metered
+        try:
+            while chunk := reader.read(_CHUNK):
+                written += len(chunk)
+                if written > file.size:
+                    raise CorruptFileError(
+                        f"{opened.location} holds more than the {file.size} bytes of "
+                        f"{file.name}: reading stopped there (a gzip bomb, or another file)."
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            raise CorruptFileError(
+                f"{opened.location} is not a complete gzip archive ({error})."
+            ) from error
+    return digest.hexdigest(), metered.md5.hexdigest() if opened.compressed else None
 
 
 class _Metered:
-    """A stream's reader that moves a progress bar, hashes what it reads (md5), and
-    notices a transfer that ends before the size the source announced."""
+    """A stream's reader that moves a progress bar, hashes what it reads (md5), notices a
+    transfer that ends before the size the source announced, and stops one that goes on
+    past the most that ``file`` can take (an endless download without a Content-Length)."""
 
-    def __init__(self, opened: Opened, bar: tqdm) -> None:
+    def __init__(self, opened: Opened, bar: tqdm, file: IdxFile) -> None:
         self.opened = opened
         self.bar = bar
+        self.file = file
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.count = 0
 
@@ -325,11 +368,26 @@ class _Metered:
             self.md5.update(chunk)
             self.count += len(chunk)
             self.bar.update(len(chunk))
+            if self.count > _most_read(self.file):
+                raise CorruptFileError(
+                    f"{self.opened.location} goes on past {_most_read(self.file)} bytes, more "
+                    f"than {_stored_as(self.opened, self.file)} can be: reading stopped there."
+                )
         elif size and self.opened.total is not None and self.count < self.opened.total:
             raise ConnectionError(
                 f"the transfer stopped after {self.count} of {self.opened.total} bytes"
             )
         return chunk
+
+
+def _most_read(file: IdxFile) -> int:
+    """The most bytes a source's copy of ``file`` can take: its size, plus one chunk for a
+    ``.gz``'s headers (deflate adds 5 bytes per 64 KiB at worst)."""
+    return file.size + _CHUNK
+
+
+def _stored_as(opened: Opened, file: IdxFile) -> str:
+    return file.archive if opened.compressed else file.name
 
 
 def _failure(

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from fashion_lit.data.facts import MNIST_GZ_MD5, MNIST_LABEL_ENDS, MNIST_PIXEL_MEAN, IdxFile
+from fashion_lit.files import replaced_atomically
 
 _UBYTE = 0x08  # the IDX type code of unsigned bytes
 _CHUNK = 1 << 20
@@ -149,6 +150,5 @@ class VerdictRecord:
 
     def remember(self, path: Path, file: IdxFile) -> None:
         self.entries[file.name] = self._stamp(path, file)
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.part")
-        temporary.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
-        os.replace(temporary, self.path)
+        with replaced_atomically(self.path, keep_suffix=False) as temporary:
+            temporary.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
