@@ -44,6 +44,7 @@ from fashion_lit.cuda_graph import CudaGraphUnsupportedError
 from fashion_lit.data import FashionMNISTDataModule
 from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.evaluation_images import EvaluationImages
+from fashion_lit.files import OutputError
 from fashion_lit.images import ImageError
 from fashion_lit.interrupts import clean_stop_on_signals
 from fashion_lit.module import ImageClassifier
@@ -67,6 +68,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
     CheckpointError,
     CudaGraphUnsupportedError,
     ImageError,
+    OutputError,
     PredictIndexError,
 )
 

@@ -15,15 +15,15 @@
 Existing files are kept unless ``--overwrite`` is given; both files are written, or neither.
 """
 
-import os
 from pathlib import Path
 
 import torch
 import yaml
 from jsonargparse import ActionYesNo, ArgumentParser
 
+from fashion_lit import files
 from fashion_lit.checkpoints import RUNS_ROOT, CheckpointError, load_network, runs_root
-from fashion_lit.files import replaced_atomically
+from fashion_lit.files import OutputError, replaced_atomically
 
 PROG = "python -m fashion_lit export"
 STATE_DICT_FILE = "model.pth"
@@ -88,13 +88,8 @@ def check_writable(outputs: tuple[Path, ...], overwrite: bool) -> None:
             f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
             "pass --overwrite to replace, or choose another --output_dir."
         )
-    folder = outputs[0].parent
-    existing_parent = next(p for p in (folder, *folder.parents) if p.exists())
-    if not existing_parent.is_dir() or not os.access(existing_parent, os.W_OK | os.X_OK):
-        raise ExportError(
-            f"--output_dir {folder}: {existing_parent} is not a folder you can write to; "
-            "choose another --output_dir."
-        )
+    for path in outputs:
+        files.check_writable(path, "--output_dir")
 
 
 def exported_program(net: torch.nn.Module) -> torch.export.ExportedProgram:
@@ -125,6 +120,6 @@ def main(args: list[str] | None = None) -> None:
         state_dict_path, program_path = export(**options.as_dict())
     except CheckpointError as error:
         parser.error(f"--ckpt_path {options.ckpt_path}: {error}")
-    except ExportError as error:
+    except (ExportError, OutputError) as error:
         parser.error(str(error))
     print(f"Wrote {state_dict_path} (the tutorial's state_dict) and {program_path} (torch.export)")

@@ -8,12 +8,13 @@ python -m fashion_lit.data --sources '[/srv/mirror, https://example.org/fashion/
 from jsonargparse import CLI
 
 from fashion_lit.data.acquire import DataNotFoundError, DataVerificationError, acquire
+from fashion_lit.files import OutputError
 
 
 def main(args: list[str] | None = None) -> None:
     try:
         folder = CLI(acquire, args=args, prog="python -m fashion_lit.data")
-    except (DataNotFoundError, DataVerificationError, ValueError) as error:
+    except (DataNotFoundError, DataVerificationError, OutputError, ValueError) as error:
         raise SystemExit(f"error: {error}") from error
     print(f"FashionMNIST files are in {folder}")
 
