@@ -10,7 +10,9 @@ light on black. A picture given to the classifier goes the same way:
    its outermost pixels, so a picture that already looks like FashionMNIST stays as it is;
 4. it is fitted into 28×28 keeping the aspect ratio (area-averaged when shrunk), centred
    on black;
-5. it is scaled to [0, 1] as ``ToTensor`` does for the data set.
+5. it is scaled to [0, 1] as ``ToTensor`` does for the data set (uint8 → float32 / 255,
+   written out here: importing torchvision's transforms would load all of torchvision
+   into every command that merely names this module's errors).
 
 A 28×28 PNG of a test image therefore comes back as exactly that image's tensor.
 """
@@ -20,11 +22,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import Dataset
-from torchvision.transforms.functional import pil_to_tensor, to_tensor
 
 SIDE = 28
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -64,12 +66,17 @@ def to_fashion_mnist(image: Image.Image) -> Tensor:
     shrinking = max(gray.size) > SIDE
     method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
     fitted = ImageOps.pad(gray, (SIDE, SIDE), method=method, color=0)
-    return to_tensor(fitted)
+    return gray_pixels(fitted).unsqueeze(0).float().div(255)
+
+
+def gray_pixels(gray: Image.Image) -> Tensor:
+    """The pixels of a grayscale picture, as a height×width uint8 tensor."""
+    return torch.from_numpy(np.array(gray, dtype=np.uint8))
 
 
 def border_mean(gray: Image.Image) -> float:
     """The mean of the outermost pixels of a grayscale image, 0 (black) to 255 (white)."""
-    pixels = pil_to_tensor(gray)[0].float()
+    pixels = gray_pixels(gray).float()
     border = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     return float(border.mean())
 
