@@ -9,10 +9,10 @@ it and explains the phases.
 """
 
 import json
+import runpy
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from lightning.pytorch import Callback
 from measure import machine, versions
@@ -21,10 +21,15 @@ REPORT = "PROFILE "
 
 
 class PhaseClock(Callback):
-    """Notes ``(event, time.time())`` at each phase boundary of a run."""
+    """Notes ``(event, time.time())`` at each phase boundary of a run, and the profiler's
+    total seconds per hook at its end. The last one made is ``PhaseClock.last``."""
+
+    last: "PhaseClock | None" = None
 
     def __init__(self) -> None:
         self.events: list[tuple[str, float]] = []
+        self.hooks: dict[str, float] = {}
+        PhaseClock.last = self
 
     def note(self, event: str) -> None:
         self.events.append((event, time.time()))
@@ -57,6 +62,10 @@ class PhaseClock(Callback):
 
     def on_test_end(self, trainer, pl_module) -> None:
         self.note("test_end")
+
+    def teardown(self, trainer, pl_module, stage) -> None:
+        recorded = trainer.profiler.recorded_durations
+        self.hooks = {action: sum(seconds) for action, seconds in recorded.items()}
 
 
 def phases(events: list[tuple[str, float]], hooks: dict[str, float], ended: float) -> dict:
@@ -95,17 +104,25 @@ def phases(events: list[tuple[str, float]], hooks: dict[str, float], ended: floa
 
 
 def main(arguments: list[str]) -> None:
-    """Run one fashion_lit command, timed; print its phases as one JSON line."""
-    from fashion_lit.cli import cli_main
+    """Run ``python -m fashion_lit ARGUMENTS``, timed; print its phases as one JSON line."""
+    # This file as a module: the copy from which the command line loads the clock.
+    import phase_clock
+
+    import fashion_lit.cli  # noqa: F401  (what `python -m fashion_lit` imports first)
 
     imported = time.time()
-    clock = f"{Path(__file__).stem}.{PhaseClock.__name__}"
-    cli = cli_main([*arguments, "--trainer.profiler=simple", f"--trainer.callbacks+={clock}"])
+    clock = f"{phase_clock.__name__}.{PhaseClock.__name__}"
+    sys.argv = [
+        "python -m fashion_lit",
+        *arguments,
+        "--trainer.profiler=simple",
+        f"--trainer.callbacks+={clock}",
+    ]
+    # Run as `python -m fashion_lit` runs, fashion_lit/__main__.py included.
+    runpy.run_module("fashion_lit", run_name="__main__")
     ended = time.time()
-    # Loaded by its class path, the clock's class is the module's second copy's.
-    (events,) = [c.events for c in cli.trainer.callbacks if type(c).__name__ == "PhaseClock"]
-    recorded = cli.trainer.profiler.recorded_durations
-    spent = phases(events, {action: sum(times) for action, times in recorded.items()}, ended)
+    events, hooks = phase_clock.PhaseClock.last.events, phase_clock.PhaseClock.last.hooks
+    spent = phases(events, hooks, ended)
     # The objects are built, and the data prepared and set up, before the clock's setup.
     spent["command line"] = events[0][1] - imported - spent["data check and reading"]
     report = {"machine": machine(), "versions": versions(), "imported": imported, "ended": ended}
