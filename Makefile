@@ -12,7 +12,7 @@ RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast lint parity tuned bench gpu-check gpu-bundle predict export tensorboard clean
+.PHONY: help install data fit test test-fast lint parity tuned bench bench-epochs profile gpu-check gpu-bundle predict export tensorboard clean
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,8 +56,14 @@ parity: data ## Compare fashion_lit with the plain tutorial loop (configs/parity
 tuned: data ## Train and test configs/tuned.yaml with seeds 0, 1 and 2 (the README's table)
 	$(PY) benchmarks/tuned.py --data-dir $(DATA_DIR)
 
-bench: data ## Time training epochs: the plain tutorial loop against fashion_lit, interleaved
-	$(PY) benchmarks/speed.py --data-dir $(DATA_DIR) --whole
+bench: data ## Time whole runs (1, 3, 5 epochs, then a test) beside the tutorial loop: the felt epoch
+	$(PY) benchmarks/speed.py whole --data-dir $(DATA_DIR)
+
+bench-epochs: data ## Time training epochs alone beside the tutorial loop's
+	$(PY) benchmarks/speed.py epochs --data-dir $(DATA_DIR)
+
+profile: data ## Where the seconds of `make fit`'s command and of a test go
+	$(PY) benchmarks/profile_run.py --data-dir $(DATA_DIR)
 
 gpu-check: ## On a CUDA GPU: gpu tests, quickstart eager and with model.cuda_graph, speed table
 	bash benchmarks/gpu_check.sh

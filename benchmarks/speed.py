@@ -1,31 +1,172 @@
-"""Training speed: the plain tutorial loop against fashion_lit's ``fit``, side by side.
+"""Speed as a user feels it: fashion_lit beside the plain tutorial loop, on the same device.
 
-Both train the tutorial's network with the quickstart's settings (batch 64, SGD lr 1e-3)
-on the same machine, interleaved (tutorial, fashion_lit, tutorial, …) so that both see
-the same conditions, and the script prints the median time of a training epoch of each
-and their ratio. Validation, checkpointing and start-up are not part of an epoch's time
-(the tutorial's ``train()`` has none of them); ``--whole`` also times whole processes,
-``fit`` plus ``test``, from start to exit. Run it with::
+Two modes, each interleaved (the tutorial loop, then every fashion_lit variant, then the
+tutorial loop again, ...) so that all sides see the same conditions, and repeated:
+every figure is a median.
 
-    python benchmarks/speed.py                        # or: make bench
-    python benchmarks/speed.py --accelerator cuda --repeats 3
+``whole``: whole processes, start to exit, as a user runs them — the default thread
+count, the default progress bar, the data already acquired and verified (``make bench``
+runs ``make data`` first). fashion_lit runs
+``python -m fashion_lit fit --config configs/quickstart.yaml --trainer.max_epochs N`` for
+N = 1, 3 and 5, the 5-epoch fit followed by ``test --ckpt_path best``; the tutorial side
+runs ``benchmarks/tutorial_loop.py --epochs N``. The felt epoch of each side is
+(T3 − T1) / 2: an epoch with all that comes with it (evaluation, checkpoints, pictures,
+logs), start-up excluded.
+
+``epochs``: the training epochs alone (evaluation and start-up excluded), timed inside
+one process, ``--repeats`` runs of ``--epochs`` epochs per side.
+
+A variant is a named set of extra fashion_lit options (``NAME=OPTIONS``); each is timed
+beside the tutorial loop. Without ``--variant`` there is one, ``default``, without
+options. Run it with::
+
+    python benchmarks/speed.py whole                        # or: make bench
+    python benchmarks/speed.py epochs --epochs 2            # or: make bench-epochs
+    python benchmarks/speed.py whole --accelerator cuda \\
+        --variant eager= --variant cuda_graph=--model.cuda_graph=true
+
+It prints a Markdown table, then the same figures as one line of JSON.
 """
 
 import argparse
 import json
-import platform
+import re
+import shlex
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-import lightning
 import torch
 from lightning.pytorch import Callback
+from measure import machine, rounded, seconds_to_exit, versions
 from tutorial_loop import run as run_tutorial_loop
 
 from fashion_lit.cli import cli_main
+
+HERE = Path(__file__).resolve().parent
+CONFIG = HERE.parent / "configs" / "quickstart.yaml"
+TUTORIAL = "tutorial loop"
+WHOLE_EPOCHS = (1, 3, 5)
+
+Variant = tuple[str, list[str]]
+
+
+def variant(text: str) -> Variant:
+    """``NAME=OPTIONS`` → (name, options); the options are split as a shell splits them."""
+    name, separator, options = text.partition("=")
+    if not separator or not re.fullmatch(r"\w[\w.-]*", name):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NAME=OPTIONS with a NAME of letters, digits, _ . -, "
+            "e.g. 'eager=' or 'cuda_graph=--model.cuda_graph=true'"
+        )
+    return name, shlex.split(options)
+
+
+def parse_arguments(args: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/speed.py", description=__doc__.splitlines()[0]
+    )
+    modes = parser.add_subparsers(dest="mode", required=True)
+    for mode, about in (
+        ("whole", "whole processes: 1, 3 and 5 epochs, then a test; the felt epoch"),
+        ("epochs", "training epochs alone, timed in one process"),
+    ):
+        sub = modes.add_parser(mode, help=about, description=about)
+        sub.add_argument("--accelerator", choices=["cpu", "cuda"], default="cpu")
+        sub.add_argument("--repeats", type=int, default=2, help="runs of each side (default 2)")
+        sub.add_argument(
+            "--variant",
+            type=variant,
+            action="append",
+            metavar="NAME=OPTIONS",
+            help="extra fashion_lit options under a name; repeat for several",
+        )
+        sub.add_argument("--data-dir", default="data")
+        if mode == "epochs":
+            sub.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
+    parsed = parser.parse_args(args)
+    parsed.variant = parsed.variant or [("default", [])]
+    names = [name for name, _ in parsed.variant]
+    if len(set(names)) != len(names):
+        parser.error(f"--variant: each name once, got {', '.join(names)}")
+    if parsed.repeats < 1:
+        parser.error(f"--repeats must be 1 or more, got {parsed.repeats}")
+    return parsed
+
+
+def fashion_lit_options(args: argparse.Namespace, runs: str, options: list[str]) -> list[str]:
+    return [
+        f"--config={CONFIG}",
+        f"--data.data_dir={args.data_dir}",
+        f"--trainer.accelerator={args.accelerator}",
+        f"--trainer.logger.init_args.save_dir={runs}",
+        *options,
+    ]
+
+
+def whole(args: argparse.Namespace) -> dict:
+    """Seconds to exit of each side's processes, per epoch count; the felt epoch."""
+    python = sys.executable
+    seconds: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="fashion_lit-bench-") as runs:
+        for _ in range(args.repeats):
+            for epochs in WHOLE_EPOCHS:
+                tutorial = [python, str(HERE / "tutorial_loop.py"), f"--epochs={epochs}"]
+                tutorial += [f"--data-dir={args.data_dir}", f"--device={args.accelerator}"]
+                times = seconds.setdefault(TUTORIAL, {})
+                times.setdefault(str(epochs), []).append(seconds_to_exit(tutorial))
+                for name, options in args.variant:
+                    common = fashion_lit_options(args, runs, options)
+                    fit = [python, "-m", "fashion_lit", "fit", *common]
+                    fit.append(f"--trainer.max_epochs={epochs}")
+                    times = seconds.setdefault(name, {})
+                    times.setdefault(str(epochs), []).append(seconds_to_exit(fit))
+                    if epochs == WHOLE_EPOCHS[-1]:
+                        test = [python, "-m", "fashion_lit", "test", *common, "--ckpt_path=best"]
+                        times.setdefault("test", []).append(seconds_to_exit(test))
+    sides = {name: medians(times) for name, times in seconds.items()}
+    for side in sides.values():
+        side["felt_epoch_ratio"] = side["felt_epoch_s"] / sides[TUTORIAL]["felt_epoch_s"]
+        side["whole_ratio"] = side["whole_s"] / sides[TUTORIAL]["whole_s"]
+    return sides
+
+
+def medians(times: dict[str, list[float]]) -> dict:
+    """A side's median seconds: per epoch count, the felt epoch, and the whole job
+    (5 epochs, then the test where there is one)."""
+    median = {count: statistics.median(values) for count, values in times.items()}
+    return {
+        **{f"{count}_epochs_s": median[str(count)] for count in WHOLE_EPOCHS},
+        "test_s": median.get("test"),
+        "felt_epoch_s": (median["3"] - median["1"]) / 2,
+        "whole_s": median["5"] + median.get("test", 0.0),
+        "runs_s": times,
+    }
+
+
+def whole_table(sides: dict) -> list[str]:
+    rows = [
+        "| side | 1 epoch | 3 epochs | 5 epochs | felt epoch (T3 − T1) / 2 | ratio "
+        "| 5 epochs, then `test` | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, side in sides.items():
+        label = (
+            "plain tutorial loop (`benchmarks/tutorial_loop.py`)"
+            if name == TUTORIAL
+            else f"fashion_lit `fit` ({name})"
+        )
+        then_test = "" if name == TUTORIAL else " (two processes)"
+        rows.append(
+            f"| {label} | {side['1_epochs_s']:.1f} s | {side['3_epochs_s']:.1f} s "
+            f"| {side['5_epochs_s']:.1f} s | {side['felt_epoch_s']:.2f} s "
+            f"| {side['felt_epoch_ratio']:.2f} | {side['whole_s']:.1f} s{then_test} "
+            f"| {side['whole_ratio']:.2f} |"
+        )
+    return rows
 
 
 class TrainEpochTimer(Callback):
@@ -56,91 +197,65 @@ class TrainEpochTimer(Callback):
         self._stop(trainer)
 
 
-def fashion_lit_epochs(args: argparse.Namespace, extra: list[str]) -> list[float]:
+def fashion_lit_epochs(args: argparse.Namespace, runs: str, options: list[str]) -> list[float]:
     timer = TrainEpochTimer()
-    cli = cli_main(
-        [
-            "--config=configs/quickstart.yaml",
-            f"--data.data_dir={args.data_dir}",
-            f"--trainer.max_epochs={args.epochs}",
-            f"--trainer.accelerator={args.accelerator}",
-            "--trainer.logger.init_args.save_dir=lightning_logs/bench",
-            *extra,
-        ],
-        run=False,
-    )
+    options = [*fashion_lit_options(args, runs, options), f"--trainer.max_epochs={args.epochs}"]
+    cli = cli_main(options, run=False)
     cli.trainer.callbacks.append(timer)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     return timer.seconds
 
 
-def whole_process_seconds(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per run")
-    parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--accelerator", default="cpu")
-    parser.add_argument("--whole", action="store_true", help="also time whole 5-epoch processes")
-    parser.add_argument(
-        "extra", nargs="*", help="extra fashion_lit options, e.g. --data.resident=false"
-    )
-    args = parser.parse_args()
-    device = "cuda" if args.accelerator == "cuda" else "cpu"
-
-    tutorial, lit = [], []
-    for _ in range(args.repeats):
-        tutorial += run_tutorial_loop(args.data_dir, args.epochs, 0, device)["epoch_seconds"]
-        lit += fashion_lit_epochs(args, args.extra)
-    result = {
-        "machine": f"{platform.machine()} {torch.get_num_threads()} threads"
-        + (f", {torch.cuda.get_device_name()}" if device == "cuda" else ""),
-        "versions": f"torch {torch.__version__}, lightning {lightning.__version__}",
-        "extra": args.extra,
-        "tutorial_epoch_median_s": round(statistics.median(tutorial), 3),
-        "fashion_lit_epoch_median_s": round(statistics.median(lit), 3),
-        "ratio": round(statistics.median(lit) / statistics.median(tutorial), 3),
-        "tutorial_epochs_s": [round(s, 3) for s in tutorial],
-        "fashion_lit_epochs_s": [round(s, 3) for s in lit],
+def epochs(args: argparse.Namespace) -> dict:
+    """Seconds of each training epoch of each side; their medians."""
+    seconds: dict[str, list[float]] = {TUTORIAL: [], **{name: [] for name, _ in args.variant}}
+    with tempfile.TemporaryDirectory(prefix="fashion_lit-bench-") as runs:
+        for _ in range(args.repeats):
+            tutorial = run_tutorial_loop(args.data_dir, args.epochs, 0, args.accelerator)
+            seconds[TUTORIAL] += tutorial["epoch_seconds"]
+            for name, options in args.variant:
+                seconds[name] += fashion_lit_epochs(args, runs, options)
+    reference = statistics.median(seconds[TUTORIAL])
+    return {
+        name: {
+            "epoch_median_s": statistics.median(values),
+            "ratio": statistics.median(values) / reference,
+            "epochs_s": values,
+        }
+        for name, values in seconds.items()
     }
-    if args.whole:
-        here = Path(__file__).parent
-        lit_cmd = [sys.executable, "-m", "fashion_lit"]
-        common = [
-            "--config=configs/quickstart.yaml",
-            f"--data.data_dir={args.data_dir}",
-            f"--trainer.accelerator={args.accelerator}",
-            "--trainer.enable_progress_bar=false",
-            "--trainer.logger.init_args.save_dir=lightning_logs/bench",
-            *args.extra,
-        ]
-        result["tutorial_process_s"] = round(
-            whole_process_seconds(
-                [
-                    sys.executable,
-                    str(here / "tutorial_loop.py"),
-                    "--data-dir",
-                    args.data_dir,
-                    "--epochs",
-                    "5",
-                    "--device",
-                    device,
-                ]
-            ),
-            2,
+
+
+def epochs_table(sides: dict) -> list[str]:
+    rows = ["| side | training epoch, median | ratio |", "| --- | --- | --- |"]
+    for name, side in sides.items():
+        label = (
+            "plain tutorial loop (`DataLoader` + `ToTensor`)"
+            if name == TUTORIAL
+            else f"fashion_lit `fit` ({name})"
         )
-        start = time.perf_counter()
-        subprocess.run([*lit_cmd, "fit", *common], check=True, capture_output=True)
-        subprocess.run(
-            [*lit_cmd, "test", *common, "--ckpt_path=last"], check=True, capture_output=True
-        )
-        result["fashion_lit_fit_test_process_s"] = round(time.perf_counter() - start, 2)
-    print(json.dumps(result))
+        rows.append(f"| {label} | {side['epoch_median_s']:.2f} s | {side['ratio']:.2f} |")
+    return rows
+
+
+def main(args: Sequence[str] | None = None) -> dict:
+    parsed = parse_arguments(args)
+    sides = whole(parsed) if parsed.mode == "whole" else epochs(parsed)
+    table = whole_table(sides) if parsed.mode == "whole" else epochs_table(sides)
+    result = {
+        "mode": parsed.mode,
+        "machine": machine(parsed.accelerator),
+        "versions": versions(),
+        "repeats": parsed.repeats,
+        "variants": {name: options for name, options in parsed.variant},
+        "sides": sides,
+    }
+    given = sys.argv[1:] if args is None else args
+    print(f"python benchmarks/speed.py {shlex.join(given)}")
+    print(f"on {result['machine']}, {result['versions']}; medians of {parsed.repeats} runs\n")
+    print("\n".join(table))
+    print(json.dumps(rounded(result)))
+    return result
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ The runs go to ``lightning_logs/tuned/seed<N>/``.
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -21,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
+from measure import machine
 
 from fashion_lit.cli import cli_main
 
@@ -60,16 +59,6 @@ def test_best(args: argparse.Namespace, seed: int) -> float:
     return float(tested.trainer.callback_metrics["test/acc"])
 
 
-def machine() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name()
-    threads = torch.get_num_threads()
-    return (
-        f"{os.cpu_count()}-core {platform.machine()} CPU "
-        f"({threads} torch thread{'s' if threads != 1 else ''})"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="configs/tuned.yaml")
@@ -94,6 +83,7 @@ def main() -> None:
             )
         )
     mean = statistics.mean(accuracy.values())
+    device = machine("cuda" if torch.cuda.is_available() else "cpu")
     print(
         "\n| configuration | seeds | test accuracy per seed | mean | fit time per seed | machine |"
     )
@@ -102,7 +92,7 @@ def main() -> None:
         f"| {args.config} {' '.join(args.extra)} | {', '.join(map(str, args.seeds))} "
         f"| {', '.join(f'{100 * accuracy[s]:.2f}%' for s in args.seeds)} | {100 * mean:.2f}% "
         f"| {', '.join(f'{seconds[s] / 60:.1f} min' for s in args.seeds)} "
-        f"| {machine()}{f', {args.jobs} seeds at a time' if args.jobs > 1 else ''} |"
+        f"| {device}{f', {args.jobs} seeds at a time' if args.jobs > 1 else ''} |"
     )
 
 

@@ -4,21 +4,20 @@ A confusion matrix cannot go through ``self.log`` (Lightning-AI/pytorch-lightnin
 so this callback gathers it beside the module's metrics and writes, at the end of every
 validation and test epoch, two images to TensorBoard's IMAGES tab and as PNG files in
 the run folder: the confusion matrix with the class names on its axes, and a grid of
-misclassified images captioned with their predicted and true classes.
+misclassified images captioned with their predicted and true classes
+(:mod:`fashion_lit.pictures` draws them, in milliseconds).
 """
 
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import TensorBoardLogger
+from torchmetrics.classification import MulticlassConfusionMatrix
 
-matplotlib.use("Agg")  # render to files; no display needed
-
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from lightning.pytorch import Callback, LightningModule, Trainer  # noqa: E402
-from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
-from torchmetrics.classification import MulticlassConfusionMatrix  # noqa: E402
+from fashion_lit.files import replaced_atomically
+from fashion_lit.pictures import Misclassified, confusion_matrix_image, misclassified_image
 
 
 class EvaluationImages(Callback):
@@ -33,13 +32,14 @@ class EvaluationImages(Callback):
         self.max_misclassified = max_misclassified
         self.columns = columns
         self._confusion: MulticlassConfusionMatrix | None = None
-        self._wrong: list[tuple[torch.Tensor, int, int]] = []
+        self._wrong: list[Misclassified] = []
 
     def _reset(self, pl_module: LightningModule) -> None:
-        num_classes = pl_module.hparams.get("num_classes", 10)
-        self._confusion = MulticlassConfusionMatrix(num_classes, validate_args=False).to(
-            pl_module.device
-        )
+        if self._confusion is None:
+            num_classes = pl_module.hparams.get("num_classes", 10)
+            self._confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
+        self._confusion.reset()
+        self._confusion.to(pl_module.device)
         self._wrong = []
 
     def _collect(self, outputs: Any, batch: Any) -> None:
@@ -49,7 +49,7 @@ class EvaluationImages(Callback):
         preds = outputs["preds"]
         self._confusion.update(preds, targets)
         room = self.max_misclassified - len(self._wrong)
-        if room > 0:
+        if room > 0:  # only until the grid is full: this reads the batch on the host
             wrong = (preds != targets).nonzero().flatten()[:room].tolist()
             self._wrong += [(images[i].cpu(), int(preds[i]), int(targets[i])) for i in wrong]
 
@@ -62,19 +62,28 @@ class EvaluationImages(Callback):
         if not trainer.is_global_zero:
             return
         classes = list(getattr(trainer.datamodule, "classes", range(matrix.shape[0])))
-        figures = {
-            "confusion_matrix": confusion_figure(
-                matrix.cpu(), classes, stage, trainer.current_epoch
+        accuracy = matrix.diag().sum().item() / max(matrix.sum().item(), 1)
+        found = "misclassified images, predicted (true)"
+        found = found if self._wrong else "no image misclassified"
+        pictures = {
+            "confusion_matrix": confusion_matrix_image(
+                matrix.cpu(),
+                classes,
+                f"{stage} confusion matrix, epoch {trainer.current_epoch} "
+                f"(accuracy {accuracy:.2%})",
             ),
-            "misclassified": misclassified_figure(self._wrong, classes, self.columns, stage),
+            "misclassified": misclassified_image(
+                self._wrong, classes, self.columns, f"{stage}: {found}"
+            ),
         }
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, figure in figures.items():
-            figure.savefig(folder / f"{stage}_{name}.png", dpi=100)
+        step = trainer.global_step
+        for name, picture in pictures.items():
+            with replaced_atomically(folder / f"{stage}_{name}.png") as part:
+                picture.save(part)
             for logger in trainer.loggers:
                 if isinstance(logger, TensorBoardLogger):
-                    logger.experiment.add_figure(f"{stage}/{name}", figure, trainer.global_step)
-            plt.close(figure)
+                    tag, pixels = f"{stage}/{name}", np.asarray(picture)
+                    logger.experiment.add_image(tag, pixels, step, dataformats="HWC")
 
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._reset(pl_module)
@@ -97,50 +106,3 @@ class EvaluationImages(Callback):
 
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write(trainer, "test")
-
-
-def confusion_figure(
-    matrix: torch.Tensor, classes: list[str], stage: str, epoch: int
-) -> plt.Figure:
-    """A confusion matrix (rows: true class, columns: predicted) with counts and names."""
-    figure, axes = plt.subplots(figsize=(8, 7))
-    axes.imshow(matrix.numpy(), cmap="Blues")
-    ticks = range(len(classes))
-    axes.set_xticks(ticks, classes, rotation=45, ha="right")
-    axes.set_yticks(ticks, classes)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    threshold = matrix.max().item() / 2
-    for row, counts in enumerate(matrix.tolist()):
-        for col, count in enumerate(counts):
-            axes.text(
-                col,
-                row,
-                str(count),
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white" if count > threshold else "black",
-            )
-    accuracy = matrix.diag().sum().item() / max(matrix.sum().item(), 1)
-    axes.set_title(f"{stage} confusion matrix, epoch {epoch} (accuracy {accuracy:.2%})")
-    figure.tight_layout()
-    return figure
-
-
-def misclassified_figure(
-    wrong: list[tuple[torch.Tensor, int, int]], classes: list[str], columns: int, stage: str
-) -> plt.Figure:
-    """A grid of misclassified images, each captioned "predicted / true"."""
-    rows = max(1, -(-len(wrong) // columns))
-    figure, grid = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
-    for axes in grid.flat:
-        axes.axis("off")
-    # The grid may have more cells than there are images: the rest stay blank.
-    for axes, (image, predicted, actual) in zip(grid.flat, wrong, strict=False):
-        axes.imshow(image.squeeze(0).float().numpy(), cmap="gray", vmin=0, vmax=1)
-        axes.set_title(f"{classes[predicted]}\n(true: {classes[actual]})", fontsize=7)
-    title = "misclassified images, predicted (true)" if wrong else "no image misclassified"
-    figure.suptitle(f"{stage}: {title}")
-    figure.tight_layout()
-    return figure

@@ -85,10 +85,13 @@ class ImageClassifier(LightningModule):
         self.train_loss = MeanMetric()
         self.train_acc = MulticlassAccuracy(**accuracy)
         # Mean losses over the images, exact across processes (a rank's batches may differ
-        # in number and size): sync_dist would average the ranks' means instead.
-        self.val_loss = MeanMetric()
+        # in number and size): sync_dist would average the ranks' means instead. The
+        # losses are our own, so the NaN check is off: it reads every loss on the host (a
+        # GPU synchronisation per step), and it would drop a NaN loss with a warning,
+        # where a diverged model should show NaN.
+        self.val_loss = MeanMetric(nan_strategy="disable")
         self.val_acc = MulticlassAccuracy(**accuracy)
-        self.test_loss = MeanMetric()
+        self.test_loss = MeanMetric(nan_strategy="disable")
         self.test_acc = MulticlassAccuracy(**accuracy)
         # Saved with the weights, so that a resumed run keeps the best accuracy so far.
         self.val_acc_best = MaxMetric()
@@ -160,27 +163,34 @@ class ImageClassifier(LightningModule):
         self.log("train/acc", self.train_acc)
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], sync_dist=True)
 
+    # Evaluation as training: each step only updates the metrics, and the epoch's values
+    # are logged once, at its end.
+
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         loss, preds, targets = self.model_step(batch)
-        self.val_loss.update(loss, len(targets))
+        self.val_loss.update(per_image(loss, targets))
         self.val_acc.update(preds, targets)
-        self.log("val/loss", self.val_loss, on_epoch=True, prog_bar=True)
-        self.log("val/acc", self.val_acc, on_epoch=True, prog_bar=True)
         return {"preds": preds}  # for callbacks such as EvaluationImages
 
     def on_validation_epoch_end(self) -> None:
+        self.log("val/loss", self.val_loss, prog_bar=True)
+        self.log("val/acc", self.val_acc, prog_bar=True)
         if self.trainer.sanity_checking:
             return
-        self.val_acc_best(self.val_acc.compute())
+        # compute() keeps its result until the next update, so Lightning's own compute of
+        # the logged val/acc reuses this one.
+        self.val_acc_best.update(self.val_acc.compute())
         self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         loss, preds, targets = self.model_step(batch)
-        self.test_loss.update(loss, len(targets))
+        self.test_loss.update(per_image(loss, targets))
         self.test_acc.update(preds, targets)
-        self.log("test/loss", self.test_loss, on_epoch=True)
-        self.log("test/acc", self.test_acc, on_epoch=True)
         return {"preds": preds}
+
+    def on_test_epoch_end(self) -> None:
+        self.log("test/loss", self.test_loss)
+        self.log("test/acc", self.test_acc)
 
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
         """Class index and probabilities for each image of the batch.
@@ -206,3 +216,13 @@ class ImageClassifier(LightningModule):
         scheduler = self.lr_scheduler_factory(optimizer, total_steps=total_steps)
         schedule = {"scheduler": scheduler, "interval": "step"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+
+def per_image(loss: Tensor, targets: Tensor) -> Tensor:
+    """A batch's mean loss once per image, so that a ``MeanMetric`` averages over images.
+
+    The same as ``update(loss, weight=len(targets))``, which ``nan_strategy="disable"``
+    would get wrong: torchmetrics 1.9 then drops the weight (Lightning-AI/torchmetrics#3434)
+    and averages the batches' means, over-weighting a short last batch.
+    """
+    return loss.expand(len(targets))

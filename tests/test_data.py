@@ -3,10 +3,12 @@
 import pytest
 import torch
 from lightning.pytorch import seed_everything
+from torchvision.datasets import MNIST, FashionMNIST
+from torchvision.transforms import ToTensor
 
 from fashion_lit.data import CLASSES, DataNotFoundError, FashionMNISTDataModule
 from fashion_lit.data.acquire import raw_folder
-from fashion_lit.data.facts import FILES
+from fashion_lit.data.facts import FILES, MNIST_GZ_MD5, UPSTREAM_MIRRORS
 from tests.conftest import TINY_TEST, TINY_TRAIN, TINY_VAL
 
 
@@ -111,7 +113,36 @@ def test_exposes_the_class_names():
     assert CLASSES[0] == "T-shirt/top" and CLASSES[9] == "Ankle boot" and len(CLASSES) == 10
 
 
-def test_upstream_md5s_are_torchvisions():
-    from torchvision.datasets import FashionMNIST
+def test_items_are_torchvisions_fashion_mnist_with_to_tensor_bit_for_bit(datamodule):
+    tutorials = FashionMNIST(datamodule.data_dir, train=False, transform=ToTensor())
+    ours = datamodule.test_set
+    assert len(ours) == len(tutorials)
+    for (image, label), (expected_image, expected_label) in zip(ours, tutorials, strict=True):
+        assert image.dtype == expected_image.dtype and torch.equal(image, expected_image)
+        assert type(label) is int and label == expected_label
 
+
+def test_evaluation_batches_hold_eval_batch_size_images(datamodule):
+    dm = reading(datamodule, val_size=TINY_VAL, batch_size=32, eval_batch_size=100)
+    dm.setup("fit")
+    assert [len(labels) for _, labels in dm.val_dataloader()] == [100, TINY_VAL - 100]
+    assert len(next(iter(dm.train_dataloader()))[1]) == 32
+
+
+# The facts below are copied from torchvision (importing it costs a second of start-up).
+
+
+def test_class_names_are_torchvisions():
+    assert list(CLASSES) == FashionMNIST.classes
+
+
+def test_upstream_mirror_is_torchvisions():
+    assert list(UPSTREAM_MIRRORS) == FashionMNIST.mirrors
+
+
+def test_upstream_md5s_are_torchvisions():
     assert {f.archive: f.gz_md5 for f in FILES} == dict(FashionMNIST.resources)
+
+
+def test_mnist_md5s_are_torchvisions():
+    assert MNIST_GZ_MD5 == dict(MNIST.resources)

@@ -1,5 +1,6 @@
 """The LightningModule: the tutorial's loss and optimizer, stage metrics, predictions."""
 
+import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -104,3 +105,22 @@ def test_without_a_schedule_the_learning_rate_stays_the_optimizers():
     trainer.fit(model, labelled_loader())
     assert trainer.lr_scheduler_configs == []
     assert trainer.optimizers[0].param_groups[0]["lr"] == 1e-3
+
+
+def test_validation_loss_is_the_mean_over_images_whatever_the_batch_sizes():
+    model = ImageClassifier()
+    loader = labelled_loader(count=70)  # batches of 16, 16, 16, 16 and 6 images
+    trainer = quiet_trainer(max_epochs=1, limit_train_batches=0, num_sanity_val_steps=0)
+    trainer.validate(model, loader, verbose=False)
+    images, labels = loader.dataset.tensors
+    with torch.no_grad():
+        expected = torch.nn.functional.cross_entropy(model(images), labels)
+    assert float(trainer.callback_metrics["val/loss"]) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_a_diverged_model_shows_a_nan_test_loss():
+    model = ImageClassifier()
+    with torch.no_grad():
+        model.net.linear_relu_stack[0].weight[0, 0] = float("nan")
+    quiet_trainer().test(model, labelled_loader(), verbose=False)
+    assert model.trainer.callback_metrics["test/loss"].isnan()

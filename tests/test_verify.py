@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from torchvision.datasets import FashionMNIST
 
 from fashion_lit.data import (
     CorruptFileError,
@@ -201,10 +200,6 @@ def test_debians_package_passes_the_table_and_is_not_taken_for_mnist(tmp_path):
     raw = acquire(tmp_path / "data", [DEBIAN_DIR], download=False)
     for file in FILES:
         assert not is_mnist(raw / file.name, file)
-
-
-def test_the_tables_upstream_md5s_are_torchvisions():
-    assert {f.archive: f.gz_md5 for f in FILES} == dict(FashionMNIST.resources)
 
 
 def test_an_unreadable_checksums_manifest_is_named(tmp_path):

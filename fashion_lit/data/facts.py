@@ -4,12 +4,16 @@ Facts only; the mechanism that acquires and verifies the files lives beside this
 The ``.gz`` md5s are those of the upstream mirror; other packagers (Debian's
 ``dataset-fashion-mnist``) compress the same bytes differently, so what identifies the
 data is the SHA-256 of each *decompressed* IDX file.
+
+The class names, the mirror and the archives' md5s are torchvision's
+(``torchvision.datasets.FashionMNIST`` and ``MNIST``), written out rather than imported:
+importing any part of torchvision loads all of it, its models and ops included, and that
+costs a command's start-up about a second for a few strings. tests/test_data.py checks
+that they still equal torchvision's.
 """
 
 import math
 from dataclasses import dataclass
-
-from torchvision.datasets import MNIST, FashionMNIST
 
 
 @dataclass(frozen=True)
@@ -64,19 +68,35 @@ FILES: tuple[IdxFile, ...] = (
 )
 
 #: Class names in label order, as torchvision names them (0 "T-shirt/top" … 9 "Ankle boot").
-CLASSES: tuple[str, ...] = tuple(FashionMNIST.classes)
+CLASSES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 #: Where Debian's ``dataset-fashion-mnist`` package installs the four ``.gz`` files.
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 
 #: The upstream mirror torchvision downloads from (a single plain-http one).
-UPSTREAM_MIRRORS: tuple[str, ...] = tuple(FashionMNIST.mirrors)
+UPSTREAM_MIRRORS: tuple[str, ...] = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
 
 # MNIST's files have FashionMNIST's names, shapes and sizes, so a mirror or caching proxy
 # that confuses the two serves one for the other. These facts recognise MNIST's files:
 
 #: md5 of each upstream MNIST archive, as torchvision lists them.
-MNIST_GZ_MD5: dict[str, str] = dict(MNIST.resources)
+MNIST_GZ_MD5: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
 
 #: The first and last ten labels of MNIST's label files (FashionMNIST's training labels
 #: start 9, 0, 0, 3, 0, its test labels 9, 2, 1, 1, 6).

@@ -1,0 +1,126 @@
+"""The speed benchmark and the run profile: their command lines, and real runs on tiny data."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fashion_lit.data import acquire
+from tests.conftest import REPO, TINY_VAL
+
+BENCHMARKS = REPO / "benchmarks"
+
+
+@pytest.fixture
+def speed(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import speed
+
+    return speed
+
+
+@pytest.fixture
+def tiny_data(tiny_mirror, tiny_checksums, workdir) -> tuple[str, str]:
+    """The tiny data set, acquired; the fashion_lit options that read it."""
+    acquire(workdir / "data", [tiny_mirror], download=False, checksums=tiny_checksums)
+    options = f"--data.checksums={tiny_checksums} --data.val_size={TINY_VAL} --data.download=false"
+    return str(workdir / "data"), options
+
+
+def run_script(*command: str) -> tuple[dict, str]:
+    """Run a benchmark script here; its JSON (last line) and the rest of its output."""
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    *text, last = done.stdout.strip().splitlines()
+    return json.loads(last), "\n".join(text)
+
+
+def test_speed_variants_are_named_sets_of_options(speed):
+    args = speed.parse_arguments(
+        ["whole", "--variant", "eager=", "--variant", "graph=--model.x=true --data.y 2"]
+    )
+    assert args.variant == [("eager", []), ("graph", ["--model.x=true", "--data.y", "2"])]
+
+
+def test_speed_without_variants_times_fashion_lit_as_it_is(speed):
+    assert speed.parse_arguments(["epochs"]).variant == [("default", [])]
+
+
+def test_speed_accepts_the_accelerator_and_repeats_in_both_modes(speed):
+    for mode in ("whole", "epochs"):
+        args = speed.parse_arguments([mode, "--accelerator", "cuda", "--repeats", "3"])
+        assert (args.mode, args.accelerator, args.repeats) == (mode, "cuda", 3)
+    assert speed.parse_arguments(["epochs", "--epochs", "4"]).epochs == 4
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["whole", "--variant=--model.x=true"], "is not NAME=OPTIONS"),
+        (["whole", "--variant", "eager"], "is not NAME=OPTIONS"),
+        (["whole", "--variant", "a=", "--variant", "a=--x=1"], "each name once"),
+        (["whole", "--epochs", "3"], "unrecognized arguments: --epochs"),
+        (["whole", "--accelerator", "tpu"], "invalid choice: 'tpu'"),
+    ],
+)
+def test_speed_refuses_bad_arguments_by_name(speed, capsys, arguments, message):
+    with pytest.raises(SystemExit) as exit_:
+        speed.parse_arguments(arguments)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_speed_whole_times_processes_and_reports_the_felt_epoch(tiny_data, workdir):
+    data_dir, options = tiny_data
+    result, table = run_script(
+        str(BENCHMARKS / "speed.py"),
+        "whole",
+        "--repeats=1",
+        f"--data-dir={data_dir}",
+        f"--variant=tiny={options}",
+    )
+    tutorial, tiny = result["sides"]["tutorial loop"], result["sides"]["tiny"]
+    for side in (tutorial, tiny):
+        assert 0 < side["1_epochs_s"] and 0 < side["3_epochs_s"] and 0 < side["5_epochs_s"]
+        assert side["felt_epoch_s"] == pytest.approx(
+            (side["3_epochs_s"] - side["1_epochs_s"]) / 2, abs=2e-3
+        )
+    assert tiny["whole_s"] == pytest.approx(tiny["5_epochs_s"] + tiny["test_s"], abs=2e-3)
+    assert tiny["felt_epoch_ratio"] == pytest.approx(
+        tiny["felt_epoch_s"] / tutorial["felt_epoch_s"], rel=1e-2
+    )
+    assert "| plain tutorial loop" in table and "| fashion_lit `fit` (tiny)" in table
+    assert result["machine"] in table
+    assert not (workdir / "lightning_logs").exists()  # the runs went to a temporary folder
+
+
+def test_speed_epochs_times_the_training_epochs_of_each_side(speed, tiny_data, capsys):
+    data_dir, options = tiny_data
+    result = speed.main(
+        ["epochs", "--repeats=1", "--epochs=2", f"--data-dir={data_dir}", f"--variant=a={options}"]
+    )
+    assert len(result["sides"]["tutorial loop"]["epochs_s"]) == 2
+    assert len(result["sides"]["a"]["epochs_s"]) == 2
+    assert "| fashion_lit `fit` (a) |" in capsys.readouterr().out
+
+
+def test_profile_accounts_for_every_second_of_fit_and_test(tiny_data):
+    data_dir, options = tiny_data
+    result, table = run_script(
+        str(BENCHMARKS / "profile_run.py"),
+        f"--data-dir={data_dir}",
+        "--",
+        *options.split(),
+        "--trainer.max_epochs=2",
+    )
+    fit, test = result["fit"], result["test"]
+    for side in (fit, test):
+        assert all(seconds >= 0 for seconds in side.values())
+        within = ("total", "of which checkpoints")
+        parts = [seconds for phase, seconds in side.items() if phase not in within]
+        assert sum(parts) == pytest.approx(side["total"], abs=0.01)
+    assert fit["training steps"] > 0 and fit["validation steps"] > 0 and fit["pictures"] > 0
+    assert fit["of which checkpoints"] > 0 and fit["sanity check"] > 0
+    assert test["test steps"] > 0 and test["pictures"] > 0 and "training steps" not in test
+    assert "| pictures |" in table and "| total |" in table
