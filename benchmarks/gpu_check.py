@@ -44,7 +44,7 @@ def gpu_tests(out: Path) -> dict:
     status, seconds, output = run(
         [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider", "tests"],
         out / "gpu_tests.log",
-        timeout=240,
+        timeout=180,
     )
     summary = [line for line in output.splitlines() if re.search(r"\d+ (passed|failed)", line)]
     return {"status": status, "seconds": round(seconds, 1), "summary": (summary or ["?"])[-1]}
@@ -96,7 +96,7 @@ def speed(out: Path, epochs: int, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("lightning_logs/gpu-check"))
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per speed run")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per speed run")
     parser.add_argument("--repeats", type=int, default=2, help="speed runs of each side")
     args = parser.parse_args()
     if not torch.cuda.is_available():

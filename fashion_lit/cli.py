@@ -26,7 +26,7 @@ from typing import Any
 
 from jsonargparse import Namespace
 from lightning.pytorch import LightningModule, Trainer
-from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -50,9 +50,9 @@ from fashion_lit.images import ImageError
 from fashion_lit.interrupts import clean_stop_on_signals
 from fashion_lit.module import ImageClassifier
 from fashion_lit.prediction import PredictionWriter
+from fashion_lit.progress import StepLossProgressBar
 
 PROG = "python -m fashion_lit"
-PROGRESS_REFRESH_RATE = 20
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -205,12 +205,11 @@ class FashionLitCLI(LightningCLI):
         return config[self.subcommand] if self.subcommand else config
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        """The Trainer, with a progress bar that redraws every PROGRESS_REFRESH_RATE steps
-        and a :class:`LastCheckpoint` beside the run's :class:`RunCheckpoint`.
+        """The Trainer, with fashion_lit's progress bar (:mod:`fashion_lit.progress`) and a
+        :class:`LastCheckpoint` beside the run's :class:`RunCheckpoint`.
 
-        Lightning's default bar redraws after every step, which costs more than a third
-        of this small network's training time on a CPU. A bar given in
-        ``trainer.callbacks``, or ``trainer.enable_progress_bar: false``, is respected.
+        A bar given in ``trainer.callbacks``, or ``trainer.enable_progress_bar: false``, is
+        respected.
         ``last.ckpt`` is kept unless ``checkpoint.save_last: false``; its callback comes
         after the run's, so that ``trainer.checkpoint_callback`` is the best-by-metric one.
         """
@@ -219,7 +218,7 @@ class FashionLitCLI(LightningCLI):
         callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
         wants_bar = trainer_config.get("enable_progress_bar") is not False
         if wants_bar and not any(isinstance(c, ProgressBar) for c in callbacks):
-            kwargs.setdefault("callbacks", [*callbacks, TQDMProgressBar(PROGRESS_REFRESH_RATE)])
+            kwargs.setdefault("callbacks", [*callbacks, StepLossProgressBar()])
         trainer = super().instantiate_trainer(**kwargs)
         run_checkpoint = self._own(self.config_init).get("checkpoint")
         if (

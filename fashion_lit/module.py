@@ -82,13 +82,13 @@ class ImageClassifier(LightningModule):
         # The inputs are our own argmax outputs, always valid: skipping torchmetrics'
         # argument checks saves work, and on a GPU a host synchronisation, every step.
         accuracy = {"num_classes": num_classes, "average": "micro", "validate_args": False}
-        self.train_loss = MeanMetric()
-        self.train_acc = MulticlassAccuracy(**accuracy)
         # Mean losses over the images, exact across processes (a rank's batches may differ
         # in number and size): sync_dist would average the ranks' means instead. The
         # losses are our own, so the NaN check is off: it reads every loss on the host (a
         # GPU synchronisation per step), and it would drop a NaN loss with a warning,
         # where a diverged model should show NaN.
+        self.train_loss = MeanMetric(nan_strategy="disable")
+        self.train_acc = MulticlassAccuracy(**accuracy)
         self.val_loss = MeanMetric(nan_strategy="disable")
         self.val_acc = MulticlassAccuracy(**accuracy)
         self.test_loss = MeanMetric(nan_strategy="disable")
@@ -131,12 +131,13 @@ class ImageClassifier(LightningModule):
             loss, preds, targets = self.model_step(batch)
         # A self.log call costs about a millisecond of Python, as much as the step's
         # arithmetic on a CPU. So each step only updates the epoch's metrics (tensor
-        # operations, no host synchronisation), and the step loss goes to the logger and
-        # the progress bar at the logger's cadence (trainer.log_every_n_steps) only.
-        self.train_loss.update(loss.detach(), len(targets))
+        # operations, no host synchronisation), and the step loss goes to the logger at
+        # its cadence (trainer.log_every_n_steps) only; the progress bar reads it when it
+        # redraws (fashion_lit.progress), not after every step.
+        self.train_loss.update(per_image(loss.detach(), targets))
         self.train_acc.update(preds, targets)
         if (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
-            self.log("train/loss_step", loss, prog_bar=True)
+            self.log("train/loss_step", loss)
         return loss
 
     def graphed_model_step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:

@@ -210,3 +210,9 @@ def test_the_installed_console_script_lists_the_subcommands():
     )
     assert result.returncode == 0
     assert "{fit,validate,test,predict}" in result.stdout and "export" in result.stdout
+
+
+def test_the_progress_bar_shows_the_step_loss_when_it_redraws(run_cli, tiny_args, capsys):
+    shown = [*tiny_args, "--trainer.enable_progress_bar=true", "--trainer.log_every_n_steps=2"]
+    run_cli("fit", *shown, "--trainer.max_epochs=1")
+    assert "train/loss_step=" in capsys.readouterr().out
