@@ -21,6 +21,7 @@ from fashion_lit.checkpoints import read_checkpoint
 from fashion_lit.tune.study import default_storage
 from tests.conftest import REPO, TINY_TRAIN, TINY_VAL
 from tests.test_resume import WaitForSignalAtBatch
+from tests.test_tune import run_tune
 
 STUDY_DIR = Path("lightning_logs") / "search"
 BATCHES_PER_EPOCH = (TINY_TRAIN - TINY_VAL) // 32
@@ -77,8 +78,8 @@ def run(command: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
-def trials() -> list[optuna.trial.FrozenTrial]:
-    study = optuna.load_study(study_name="search", storage=default_storage(STUDY_DIR))
+def trials(storage: str | None = None) -> list[optuna.trial.FrozenTrial]:
+    study = optuna.load_study(study_name="search", storage=storage or default_storage(STUDY_DIR))
     return study.get_trials()
 
 
@@ -102,15 +103,15 @@ def test_a_search_killed_with_sigkill_continues_where_it_stopped(tiny_args):
     finished = (STUDY_DIR / "trial_0" / "checkpoints" / "last.ckpt").read_bytes()
     assert [t.state for t in trials()] == [TrialState.COMPLETE, TrialState.RUNNING]
 
-    continued = run(command)
-    assert continued.returncode == 0, continued.stderr[-3000:]
+    # The same command again (here in this process).
+    continued = run_tune(Path.cwd(), *command[command.index("tune") + 1 :])
     assert [t.state for t in trials()] == [
         TrialState.COMPLETE,
         TrialState.FAIL,
         TrialState.COMPLETE,
     ]
     assert (STUDY_DIR / "trial_0" / "checkpoints" / "last.ckpt").read_bytes() == finished
-    assert "Trial 2 started" in continued.stdout and "Trial 0 started" not in continued.stdout
+    assert "Trial 2 started" in continued and "Trial 0 started" not in continued
 
 
 def test_ctrl_c_stops_the_running_trial_cleanly_and_records_it_failed(tiny_args):
@@ -140,20 +141,22 @@ def test_ctrl_c_stops_the_running_trial_cleanly_and_records_it_failed(tiny_args)
 
 
 def test_two_processes_share_one_study_without_duplicating_a_trial(tiny_args):
+    storage = f"sqlite:///{Path('shared.db').resolve()}"  # any URL, as for a database server
     command = tune_command(tiny_args, 3)
+    command.insert(command.index("--"), f"--storage={storage}")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    processes = [
-        subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
-    outputs = []
-    for process in processes:
-        out, err = process.communicate(timeout=600)
-        assert process.returncode == 0, err[-3000:]
-        outputs.append(out)
-    recorded = trials()
+    # The other process is this one, running the same command at the same time.
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as other:
+        try:
+            here = run_tune(Path.cwd(), *command[command.index("tune") + 1 :])
+            out, err = other.communicate(timeout=600)
+        finally:
+            other.kill()
+    assert other.returncode == 0, err[-3000:]
+    outputs = [here, out]
+    recorded = trials(storage)
     assert [t.number for t in recorded] == [0, 1, 2]
     assert all(t.state == TrialState.COMPLETE for t in recorded)
     started = [
@@ -167,3 +170,4 @@ def test_two_processes_share_one_study_without_duplicating_a_trial(tiny_args):
     assert started[0] and started[1] and not started[0] & started[1]
     assert started[0] | started[1] == {0, 1, 2}
     assert sorted(p.name for p in STUDY_DIR.glob("trial_*")) == ["trial_0", "trial_1", "trial_2"]
+    assert not (STUDY_DIR / "study.db").exists()

@@ -27,7 +27,13 @@ from fashion_lit.tune.fit_parser import FitParser
 from fashion_lit.tune.report import summary
 from fashion_lit.tune.runner import Search, run_search
 from fashion_lit.tune.space import SearchSpace, SearchSpaceError, read_search_space
-from fashion_lit.tune.study import DIRECTION, default_storage, open_storage
+from fashion_lit.tune.study import (
+    DIRECTION,
+    STUDY_DB,
+    default_storage,
+    open_storage,
+    study_lock,
+)
 
 PROG = "python -m fashion_lit tune"
 
@@ -49,7 +55,9 @@ def tune(
     heartbeat: PositiveInt = 60,
     fit_options: list[str] | None = None,
 ) -> int:
-    """Run a search's trials until the study has ``trials`` finished ones; the exit status.
+    """Search hyperparameters: run trials until the study has ``trials`` finished ones.
+
+    Returns the exit status: 0, 1 when a trial failed, 128 + the signal that stopped it.
 
     Args:
         config: the config every trial starts from, as for ``fit --config``.
@@ -104,12 +112,13 @@ def report(
 ) -> None:
     """Print a study's table and write its best trial's config, running nothing."""
     name, folder = study_location(search, study_name, study_dir)
-    url = storage or default_storage(folder)
-    if url == default_storage(folder) and not folder.is_dir():
+    if storage is None and not folder.is_dir():
         raise TuneError(f"There is no study folder {folder}: run the search first.")
-    if name not in optuna.get_all_study_names(storage=open_storage(url)):
-        raise TuneError(f"There is no study {name!r} in {url}.")
-    study = optuna.load_study(study_name=name, storage=open_storage(url))
+    url = storage or default_storage(folder)
+    opened = open_storage(url)
+    if name not in optuna.get_all_study_names(storage=opened):
+        raise TuneError(f"There is no study {name!r} in {url}: run the search first.")
+    study = optuna.load_study(study_name=name, storage=opened)
     print(summary(study, folder), flush=True)
 
 
@@ -127,26 +136,30 @@ def open_study(
 ) -> optuna.Study:
     """Create the study, or load it to continue it.
 
-    A new study in a folder that already holds trial folders is refused: they belong to
-    a study that is gone, and its trials' folders would be taken by the new ones.
+    A new study in a folder that already holds trial folders is refused, before anything
+    is written there: they belong to a study that is gone, and new trials would take
+    their names.
     """
-    storage = open_storage(url, heartbeat_interval=heartbeat)
-    if name not in optuna.get_all_study_names(storage=storage):
-        leftovers = sorted(path.name for path in folder.glob("trial_*"))
-        if leftovers:
-            raise TuneError(
-                f"{folder} holds trial folders ({', '.join(leftovers[:3])}, …) but {url} has "
-                f"no study {name!r}: they belong to a study that is gone. Move them away, or "
-                "choose another --study_name or --study_dir."
-            )
-    return optuna.create_study(
-        study_name=name,
-        storage=storage,
-        sampler=space.sampler,
-        pruner=space.pruner,
-        direction=DIRECTION,
-        load_if_exists=True,
+    leftovers = sorted(path.name for path in folder.glob("trial_*"))
+    lost = TuneError(
+        f"{folder} holds trial folders ({', '.join(leftovers[:3])}{', …' * (len(leftovers) > 3)}) "
+        f"but {url} has no study {name!r}: they belong to a study that is gone. Move them "
+        "away, or choose another --study_name or --study_dir."
     )
+    if leftovers and url == default_storage(folder) and not (folder / STUDY_DB).is_file():
+        raise lost
+    with study_lock(folder):  # two processes starting at once create the tables once
+        storage = open_storage(url, heartbeat_interval=heartbeat)
+        if leftovers and name not in optuna.get_all_study_names(storage=storage):
+            raise lost
+        return optuna.create_study(
+            study_name=name,
+            storage=storage,
+            sampler=space.sampler,
+            pruner=space.pruner,
+            direction=DIRECTION,
+            load_if_exists=True,
+        )
 
 
 def require(option: str, value: str | None) -> str:

@@ -67,8 +67,8 @@ class TrialReporter(Callback):
     def _running_trial(self) -> optuna.trial.Trial | None:
         storage = open_storage(self.storage)
         study = optuna.load_study(study_name=self.study_name, storage=storage, pruner=self.pruner)
-        number = trial_id(storage, self.study_name, self.trial_number)
-        state = storage.get_trial(number).state
+        id_ = trial_id(storage, self.study_name, self.trial_number)
+        state = storage.get_trial(id_).state
         if state != TrialState.RUNNING:
             rank_zero_warn(
                 f"Trial {self.trial_number} of study {self.study_name!r} is {state.name}, not "
@@ -77,7 +77,7 @@ class TrialReporter(Callback):
             return None
         # Built here, in the process that trains, from the study and the trial's id:
         # Optuna's public constructor (study.optimize builds it the same way).
-        return optuna.trial.Trial(study, number)
+        return optuna.trial.Trial(study, id_)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not self._reporting or trainer.sanity_checking:

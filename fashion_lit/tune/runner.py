@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from filelock import FileLock
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
@@ -56,6 +55,7 @@ from fashion_lit.tune.study import (
     SEED,
     STOPPED_BY,
     THREADS,
+    study_lock,
 )
 
 #: How often a thread that waits for other processes' trials looks at the study again.
@@ -116,7 +116,7 @@ class SearchRun:
         self.signal: int | None = None
         self._stop = threading.Event()
         self._deadline = None if search.timeout is None else time.monotonic() + search.timeout
-        self._slot_lock = FileLock(search.study_dir / ".slots.lock")
+        self._slot_lock = study_lock(search.study_dir)
         self._children: set[subprocess.Popen] = set()
         self._children_lock = threading.Lock()
         self._said_wait = False

@@ -11,6 +11,7 @@ attributes named below, so that it can be reproduced and found from any machine.
 import warnings
 from pathlib import Path
 
+from filelock import FileLock
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage
 
@@ -38,6 +39,13 @@ STOPPED_BY = "stopped_by"
 def default_storage(study_dir: Path) -> str:
     """The URL of the SQLite file in the study folder (absolute: any process may use it)."""
     return f"sqlite:///{(study_dir / STUDY_DB).resolve()}"
+
+
+def study_lock(study_dir: Path) -> FileLock:
+    """A lock for the steps that processes sharing a study must not interleave: creating
+    its tables, and counting its trials then starting one. A file lock in the study
+    folder, so it covers the processes of one machine (or of one shared file system)."""
+    return FileLock(study_dir / ".tune.lock")
 
 
 def open_storage(url: str, heartbeat_interval: int | None = None) -> RDBStorage:

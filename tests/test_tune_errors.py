@@ -1,4 +1,5 @@
-"""The search file of ``tune``: every mistake refused before any trial, with the key named."""
+"""What ``tune`` refuses before any trial runs: a bad search file (with the key named),
+a report on a study that does not exist, trial folders of a study that is gone."""
 
 from pathlib import Path
 
@@ -146,3 +147,21 @@ def test_values_become_options_as_a_shell_would_write_them():
         "--model.optimizer=torch.optim.AdamW",
         "--data.shuffle=false",
     ]
+
+
+def test_a_report_on_a_study_that_never_ran_says_so(run_cli, capsys, workdir):
+    err = expect_cli_error(run_cli, capsys, "tune", "--study_name=nothing", "--report")
+    assert "There is no study folder lightning_logs/nothing: run the search first" in err
+
+
+def test_a_new_study_over_the_trial_folders_of_a_lost_one_is_refused(run_cli, capsys, tiny_args):
+    lost = Path("lightning_logs") / "search" / "trial_0"
+    (lost / "checkpoints").mkdir(parents=True)
+    Path("search.yaml").write_text(
+        "params: {model.label_smoothing: {type: float, low: 0.0, high: 0.2}}\n"
+    )
+    options = ["--config", QUICKSTART, "--search", "search.yaml", "--trials=1"]
+    err = expect_cli_error(run_cli, capsys, "tune", *options, "--", *tiny_args)
+    assert "lightning_logs/search holds trial folders (trial_0) but" in err
+    assert "Move them away, or choose another --study_name" in err
+    assert [p.name for p in lost.parent.iterdir()] == ["trial_0"]
