@@ -7,6 +7,7 @@ SQLite study; the README's own command (``configs/tuned.yaml`` with
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 from lightning.pytorch import Callback, LightningModule, Trainer
 from optuna.trial import TrialState
 
@@ -171,3 +173,18 @@ def test_two_processes_share_one_study_without_duplicating_a_trial(tiny_args):
     assert started[0] | started[1] == {0, 1, 2}
     assert sorted(p.name for p in STUDY_DIR.glob("trial_*")) == ["trial_0", "trial_1", "trial_2"]
     assert not (STUDY_DIR / "study.db").exists()
+
+
+def test_a_failing_trial_stops_the_search_and_names_its_log(tiny_args, capsys):
+    Path("empty").mkdir()
+    command = tune_command(tiny_args, 2, f"--data.sources=[{Path('empty').resolve()}]")
+    with pytest.raises(SystemExit) as exit_:
+        run_tune(Path.cwd(), *command[command.index("tune") + 1 :])
+    assert exit_.value.code == 1
+    log = STUDY_DIR / "trial_0" / "fit.log"
+    err = capsys.readouterr().err
+    assert re.search(
+        rf"Trial 0 failed \(exit status [1-9]\d*\); its log: {re.escape(str(log))}", err
+    )
+    assert "Could not acquire" in log.read_text()
+    assert [t.state for t in trials()] == [TrialState.FAIL]

@@ -25,7 +25,7 @@ from jsonargparse.typing import PositiveFloat, PositiveInt
 from fashion_lit.checkpoints import RUNS_ROOT
 from fashion_lit.tune.fit_parser import FitParser
 from fashion_lit.tune.report import summary
-from fashion_lit.tune.runner import Search, run_search
+from fashion_lit.tune.runner import Search, TrialFailed, run_search
 from fashion_lit.tune.space import SearchSpace, SearchSpaceError, read_search_space
 from fashion_lit.tune.study import (
     DIRECTION,
@@ -101,8 +101,10 @@ def tune(
         )
     )
     print(summary(study, folder), flush=True)
-    if outcome.failure is not None:
-        print(f"error: {outcome.failure}", file=sys.stderr, flush=True)
+    failure = outcome.failure
+    if failure is not None:
+        what = "" if isinstance(failure, TrialFailed) else f"{type(failure).__name__}: "
+        print(f"error: {what}{failure}", file=sys.stderr, flush=True)
         return 1
     return 0 if outcome.signal is None else 128 + outcome.signal
 

@@ -89,7 +89,7 @@ class Search:
         storage: the study's database URL, handed to each trial's ``fit``.
         space: the search space.
         fit: the ``fit`` parser with the search's config and options.
-        study_dir: the folder of the trials' run folders.
+        study_dir: the folder of the trials' run folders (it exists).
         trials: the total of finished trials for the study.
         jobs: trials run at once by this process.
         threads: torch threads per trial.
@@ -308,7 +308,6 @@ class SearchRun:
 
 def run_search(search: Search) -> SearchRun:
     """Run the search's trials (see the module's docstring); how it ended."""
-    search.study_dir.mkdir(parents=True, exist_ok=True)
     run = SearchRun(search)
     run.run()
     return run
