@@ -147,17 +147,19 @@ def test_two_processes_share_one_study_without_duplicating_a_trial(tiny_args):
     command = tune_command(tiny_args, 3)
     command.insert(command.index("--"), f"--storage={storage}")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    # The other process is this one, running the same command at the same time.
     with subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as other:
         try:
+            first = next(line for line in other.stdout if "started" in line)
+            # The second process is this one, running the same command while the other's
+            # first trial runs.
             here = run_tune(Path.cwd(), *command[command.index("tune") + 1 :])
             out, err = other.communicate(timeout=600)
         finally:
             other.kill()
     assert other.returncode == 0, err[-3000:]
-    outputs = [here, out]
+    outputs = [here, first + out]
     recorded = trials(storage)
     assert [t.number for t in recorded] == [0, 1, 2]
     assert all(t.state == TrialState.COMPLETE for t in recorded)
