@@ -190,3 +190,11 @@ def test_a_failing_trial_stops_the_search_and_names_its_log(tiny_args, capsys):
     )
     assert "Could not acquire" in log.read_text()
     assert [t.state for t in trials()] == [TrialState.FAIL]
+
+
+def test_no_trial_starts_once_the_time_budget_is_spent(tiny_args):
+    command = tune_command(tiny_args, 3)
+    command.insert(command.index("--"), "--timeout=2")  # less than one trial takes
+    output = run_tune(Path.cwd(), *command[command.index("tune") + 1 :])
+    assert [t.state for t in trials()] == [TrialState.COMPLETE]
+    assert "Trial 0 started" in output and "Trial 1 started" not in output
