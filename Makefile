@@ -12,7 +12,7 @@ RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast lint parity tuned bench bench-epochs profile gpu-check gpu-bundle predict export tensorboard clean
+.PHONY: help install data fit test test-fast lint parity tuned seeds tune tune-full bench bench-epochs profile gpu-check gpu-bundle predict export tensorboard clean
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,8 +53,19 @@ lint: install ## Check style with ruff (lint rules and formatting, as in pyproje
 parity: data ## Compare fashion_lit with the plain tutorial loop (configs/parity.yaml)
 	$(PY) benchmarks/parity.py --data-dir $(DATA_DIR)
 
-tuned: data ## Train and test configs/tuned.yaml with seeds 0, 1 and 2 (the README's table)
-	$(PY) benchmarks/tuned.py --data-dir $(DATA_DIR)
+tuned: data ## Test accuracy of configs/tuned.yaml, mean ± std over seeds 0-4, 1 thread each
+	$(PY) benchmarks/seeds.py --config configs/tuned.yaml --data-dir $(DATA_DIR) --threads 1 --jobs 2
+
+seeds: data ## Test accuracy of CONFIG, mean ± std over seeds 0-4, 1 thread each
+	$(PY) benchmarks/seeds.py --config $(CONFIG) --data-dir $(DATA_DIR) --threads 1 --jobs 2
+
+tune: data ## A small search around configs/tuned.yaml: 4 trials of 3 epochs (configs/search.yaml)
+	$(PY) -m fashion_lit tune --config configs/tuned.yaml --search configs/search.yaml \
+	  --study_name small --trials 4 -- --trainer.max_epochs=3
+
+tune-full: data ## The real search: 16 trials of up to 30 epochs, 2 at a time, pruning on
+	$(PY) -m fashion_lit tune --config configs/tuned.yaml --search configs/search.yaml \
+	  --study_name tuned-30 --trials 16 --jobs 2 -- --trainer.max_epochs=30
 
 bench: data ## Time whole runs (1, 3, 5 epochs, then a test) beside the tutorial loop: the felt epoch
 	$(PY) benchmarks/speed.py whole --data-dir $(DATA_DIR)

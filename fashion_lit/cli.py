@@ -277,12 +277,18 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI |
     if argv[:1] == ["export"]:
         export.main(argv[1:])
         return None
+    if argv[:1] == ["tune"]:
+        from fashion_lit.tune.command import main as tune  # Optuna is imported by tune alone
+
+        tune(argv[1:])
+        return None
     parser_kwargs: dict[str, Any] = {
         "prog": PROG,
         "description": "Train, evaluate and use the PyTorch Quickstart's FashionMNIST "
         "classifier with Lightning.",
         "epilog": f"{PROG} export --help: a checkpoint to the tutorial's model.pth and a "
-        "model.pt2 that runs without fashion_lit.",
+        f"model.pt2 that runs without fashion_lit. {PROG} tune --help: a hyperparameter "
+        "search over any config key, with Optuna.",
         "allow_abbrev": False,
     }
     try:

@@ -1,0 +1,107 @@
+"""The link between a trial's ``fit`` process and its Optuna trial: a Lightning callback.
+
+``tune`` adds :class:`TrialReporter` to the ``trainer.callbacks`` of each trial (its
+``config.yaml`` shows it). After each validation it reports ``val/acc`` to the trial, at
+the epoch as the step, and stops the run when the study's pruner finds the trial
+hopeless: Lightning ends the epoch and saves ``last.ckpt`` as usual, ``fit`` exits with
+status 0, and ``tune`` reads the verdict from the trial. It also stops the run, as
+SIGTERM does (after the batch, saving ``last.ckpt``), when the ``tune`` process that
+started it is gone, so that a search killed with SIGKILL leaves no training behind.
+
+Why not optuna-integration's ``PyTorchLightningPruningCallback``: it takes a live
+``optuna.trial.Trial``, which a ``fit`` started as its own process from a config cannot
+be handed; outside DDP it raises ``TrialPruned`` inside ``fit``, which would end a
+trial that went as designed with a traceback and a failed exit status; and it reads
+private attributes of Lightning (``trainer._accelerator_connector``) and of Optuna
+(``_CachedStorage``, ``trial._trial_id``). This is Optuna's public ``Trial.report`` and
+``Trial.should_prune`` behind arguments that a config can hold.
+"""
+
+import os
+import signal
+
+import optuna
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from optuna.pruners import BasePruner
+from optuna.trial import TrialState
+
+from fashion_lit.tune.study import METRIC, PRUNED_AT_EPOCH, open_storage, trial_id
+
+
+class TrialReporter(Callback):
+    """Reports ``val/acc`` to trial ``trial_number`` of a study, and prunes the run.
+
+    Args:
+        storage: the study's database URL.
+        study_name: the study's name in it.
+        trial_number: the trial that this run is.
+        pruner: the study's pruner, which decides from the reported values.
+
+    Only ``fit`` reports, and only while the trial is running: a run started again from
+    its folder's ``config.yaml`` after the search (to resume or test it) trains as any
+    other run, with a warning.
+    """
+
+    def __init__(
+        self, storage: str, study_name: str, trial_number: int, pruner: BasePruner
+    ) -> None:
+        self.storage = storage
+        self.study_name = study_name
+        self.trial_number = trial_number
+        self.pruner = pruner
+        self._trial: optuna.trial.Trial | None = None
+        self._tune_pid: int | None = None
+        self._reporting = False
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if stage != "fit":
+            return
+        if trainer.is_global_zero:
+            self._trial = self._running_trial()
+            # The process that started this one: tune, if the trial is running.
+            self._tune_pid = os.getppid() if self._trial is not None else None
+        # Every process of a DDP run takes part in the verdict, so every one must know.
+        self._reporting = trainer.strategy.broadcast(self._trial is not None)
+
+    def _running_trial(self) -> optuna.trial.Trial | None:
+        storage = open_storage(self.storage)
+        study = optuna.load_study(study_name=self.study_name, storage=storage, pruner=self.pruner)
+        id_ = trial_id(storage, self.study_name, self.trial_number)
+        state = storage.get_trial(id_).state
+        if state != TrialState.RUNNING:
+            rank_zero_warn(
+                f"Trial {self.trial_number} of study {self.study_name!r} is {state.name}, not "
+                "running: this fit reports nothing to it."
+            )
+            return None
+        # Built here, in the process that trains, from the study and the trial's id:
+        # Optuna's public constructor (study.optimize builds it the same way).
+        return optuna.trial.Trial(study, id_)
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not self._reporting or trainer.sanity_checking:
+            return
+        epoch = trainer.current_epoch
+        prune = False
+        if self._trial is not None:
+            value = trainer.callback_metrics.get(METRIC)
+            if value is None:
+                raise RuntimeError(
+                    f"{METRIC} was not logged in validation, so the trial has no value: "
+                    "tune needs a validation set (data.val_size > 0)."
+                )
+            self._trial.report(float(value), step=epoch)
+            prune = self._trial.should_prune()
+            if prune:
+                self._trial.set_user_attr(PRUNED_AT_EPOCH, epoch)
+        if trainer.strategy.broadcast(prune):
+            rank_zero_info(f"Trial {self.trial_number} pruned after epoch {epoch}.")
+            trainer.should_stop = True
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
+        if self._tune_pid is not None and os.getppid() != self._tune_pid:
+            rank_zero_info("The tune process is gone: stopping this trial after the batch.")
+            self._tune_pid = None
+            # Lightning's own clean stop: last.ckpt saved, then exit status 143.
+            os.kill(os.getpid(), signal.SIGTERM)
