@@ -17,7 +17,7 @@ import yaml
 from optuna.pruners import BasePruner
 from optuna.trial import FrozenTrial, TrialState
 
-from fashion_lit.checkpoints import read_checkpoint
+from fashion_lit.checkpoints import read
 from fashion_lit.cli import cli_main
 from fashion_lit.tune.study import default_storage
 from tests.conftest import REPO, tiny_options
@@ -60,6 +60,8 @@ def run_tune(folder: Path, *args: str) -> str:
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(output):
         patch.chdir(folder)
+        # The trials are processes of their own: they import the search file's test pruner.
+        patch.setenv("PYTHONPATH", str(REPO))
         cli_main(["tune", *args])
     return output.getvalue()
 
@@ -103,9 +105,9 @@ def test_pruned_trials_stop_after_the_epoch_the_pruner_named(searched):
     trials = searched.trials()
     assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.PRUNED] * 2
     for trial in trials:
-        last = read_checkpoint(
+        last = read(
             searched.study_dir / f"trial_{trial.number}" / "checkpoints" / "last.ckpt"
-        )
+        ).contents
         if trial.state == TrialState.PRUNED:
             assert trial.user_attrs["pruned_at_epoch"] == 0
             assert list(trial.intermediate_values) == [0] and last["epoch"] == 0
@@ -117,9 +119,9 @@ def test_a_trials_value_is_its_best_val_acc_as_its_checkpoint_recorded_it(search
     for trial in searched.trials():
         if trial.state != TrialState.COMPLETE:
             continue
-        last = read_checkpoint(
+        last = read(
             searched.study_dir / f"trial_{trial.number}" / "checkpoints" / "last.ckpt"
-        )
+        ).contents
         (checkpoint_state,) = [
             state for key, state in last["callbacks"].items() if key.startswith("RunCheckpoint")
         ]
@@ -200,9 +202,9 @@ def test_fit_with_the_best_config_trains_the_best_trial_again(searched, run_cli,
     assert float(again.trainer.callback_metrics["val/acc_best"]) == pytest.approx(
         best.value, abs=1e-3
     )
-    trial_weights = read_checkpoint(
+    trial_weights = read(
         searched.study_dir / f"trial_{best.number}" / "checkpoints" / "last.ckpt"
-    )["state_dict"]
+    ).contents["state_dict"]
     for name, tensor in again.model.state_dict().items():
         assert torch.equal(tensor, trial_weights[name]), name
 

@@ -19,7 +19,7 @@ import pytest
 from lightning.pytorch import Callback, LightningModule, Trainer
 from optuna.trial import TrialState
 
-from fashion_lit.checkpoints import read_checkpoint
+from fashion_lit.checkpoints import read
 from fashion_lit.tune.study import default_storage
 from tests.conftest import REPO, TINY_TRAIN, TINY_VAL
 from tests.test_resume import WaitForSignalAtBatch
@@ -100,7 +100,7 @@ def test_a_search_killed_with_sigkill_continues_where_it_stopped(tiny_args):
     # The orphaned trial stopped itself after that batch, saving last.ckpt.
     last = STUDY_DIR / "trial_1" / "checkpoints" / "last.ckpt"
     wait_for(last)
-    assert read_checkpoint(last)["global_step"] == 4
+    assert read(last).contents["global_step"] == 4
     assert "The tune process is gone" in (STUDY_DIR / "trial_1" / "fit.log").read_text()
     finished = (STUDY_DIR / "trial_0" / "checkpoints" / "last.ckpt").read_bytes()
     assert [t.state for t in trials()] == [TrialState.COMPLETE, TrialState.RUNNING]
@@ -137,7 +137,7 @@ def test_ctrl_c_stops_the_running_trial_cleanly_and_records_it_failed(tiny_args)
     assert tune.returncode == 128 + signal.SIGINT, err[-3000:]
     (trial,) = trials()
     assert trial.state == TrialState.FAIL and trial.user_attrs["stopped_by"] == "SIGTERM"
-    last = read_checkpoint(STUDY_DIR / "trial_0" / "checkpoints" / "last.ckpt")
+    last = read(STUDY_DIR / "trial_0" / "checkpoints" / "last.ckpt").contents
     assert last["global_step"] == 3
     assert "FAIL (SIGTERM)" in out
 

@@ -60,7 +60,7 @@ from fashion_lit.tune.study import (
 
 #: How often a thread that waits for other processes' trials looks at the study again.
 POLL_SECONDS = 2.0
-#: Exit statuses of a ``fit`` stopped by Ctrl-C or SIGTERM (``fashion_lit.fault_tolerance``)
+#: Exit statuses of a ``fit`` stopped by Ctrl-C or SIGTERM (``fashion_lit.interrupts``)
 #: and the signals themselves: a trial stopped so is failed, and its slot is free.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
