@@ -187,12 +187,18 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI |
     if argv[:1] == ["export"]:
         export.main(argv[1:])
         return None
+    if argv[:1] == ["serve"]:
+        from fashion_lit.serve.command import main as serve_main  # LitServe only when serving
+
+        serve_main(argv[1:])
+        return None
     parser_kwargs: dict[str, Any] = {
         "prog": PROG,
         "description": "Train, evaluate and use the PyTorch Quickstart's FashionMNIST "
         "classifier with Lightning.",
         "epilog": f"{PROG} export --help: a checkpoint to the tutorial's model.pth and a "
-        "model.pt2 that runs without fashion_lit.",
+        f"model.pt2 that runs without fashion_lit. {PROG} serve --help: the classifier as "
+        "an HTTP service and a web page.",
         "allow_abbrev": False,
     }
     try:
