@@ -38,11 +38,17 @@ from fashion_lit.checkpoints import LoadedNetwork, load_network
 from fashion_lit.data.facts import CLASSES
 from fashion_lit.serve.batching import Batcher
 from fashion_lit.serve.examples import Examples, read_examples
-from fashion_lit.serve.inputs import FILE_FIELD, BodyLimit, ImageArrays, Images, read_images
+from fashion_lit.serve.inputs import REQUEST_BODY, BodyLimit, Images, read_images
 from fashion_lit.serve.predictions import answer
 
 STATIC = Path(__file__).parent / "static"
 PACKAGES = ("fashion-lit", "torch", "lightning", "fastapi", "uvicorn")
+
+
+class ErrorAnswer(BaseModel):
+    """Every error: what was wrong, and what to do."""
+
+    error: str
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class Settings:
     """What shapes the service in each process (see ``python -m fashion_lit serve --help``).
 
     Attributes:
-        ckpt_path: the checkpoint or state_dict file (already resolved and checked).
+        ckpt_path: the checkpoint or state_dict file, already checked (a relative path is
+            relative to the working folder, which the server processes share).
         data_dir: the data folder that holds the FashionMNIST test images, if any.
         max_request_mb: the largest request accepted, in megabytes.
         max_batch_size: the most images in one forward pass.
@@ -100,7 +107,7 @@ def add_predict(app: FastAPI, batcher: Batcher) -> None:
     @app.post(
         "/predict",
         summary="Classify pictures: the top 3 classes of each",
-        openapi_extra={"requestBody": PREDICT_BODY},
+        openapi_extra={"requestBody": REQUEST_BODY},
         responses={status: {"model": ErrorAnswer} for status in (400, 413, 415)},
     )
     async def predict(
@@ -179,30 +186,3 @@ def package_version(name: str) -> str:
         return version(name)
     except PackageNotFoundError:
         return "not installed"
-
-
-class ErrorAnswer(BaseModel):
-    """Every error: what was wrong, and what to do."""
-
-    error: str
-
-
-PREDICT_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": [FILE_FIELD],
-                "properties": {
-                    FILE_FIELD: {
-                        "type": "array",
-                        "items": {"type": "string", "format": "binary"},
-                        "description": "PNG or JPEG files, one form part each.",
-                    }
-                },
-            }
-        },
-        "application/json": {"schema": ImageArrays.model_json_schema()},
-    },
-}

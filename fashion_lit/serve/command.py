@@ -30,7 +30,6 @@ Why the defaults (chosen with ``benchmarks/serve.py`` on a 2-core machine):
 
 import socket
 import sys
-from pathlib import Path
 from typing import Literal
 
 from jsonargparse import ArgumentParser
@@ -83,7 +82,7 @@ def serve(
     loaded = load_network(ckpt_path, runs_root)
     check_port(host, port)
     settings = Settings(
-        ckpt_path=str(Path(loaded.path).resolve()),
+        ckpt_path=str(loaded.path),  # the server processes share this one's folder
         data_dir=data_dir,
         max_request_mb=max_request_mb,
         max_batch_size=max_batch_size,

@@ -46,6 +46,29 @@ class ImageArrays(BaseModel):
     )
 
 
+#: The two request bodies of ``POST /predict``, for its OpenAPI description: FastAPI cannot
+#: see them, since :func:`read_images` reads the request itself.
+REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": [FILE_FIELD],
+                "properties": {
+                    FILE_FIELD: {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "PNG or JPEG files, one form part each.",
+                    }
+                },
+            }
+        },
+        "application/json": {"schema": ImageArrays.model_json_schema()},
+    },
+}
+
+
 @dataclass(frozen=True)
 class Images:
     """The decoded images of one request: what the batcher receives.
