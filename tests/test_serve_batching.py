@@ -79,8 +79,8 @@ def test_without_a_timeout_a_request_does_not_wait_for_the_next_one(net):
     assert batcher.stats()["batches"] == 2
 
 
-def test_with_a_timeout_a_request_waits_for_company(net):
-    batcher = Batcher(net, max_batch_size=32, batch_timeout=5)
+def test_with_a_timeout_a_request_waits_for_company_until_the_batch_is_full(net):
+    batcher = Batcher(net, max_batch_size=2, batch_timeout=60)  # full, it runs at once
     asyncio.run(served(batcher, *requests(1, 1), gap_s=0.2))
     assert batcher.stats()["batches"] == 1
 

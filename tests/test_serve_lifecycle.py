@@ -17,25 +17,27 @@ def error_line(stderr: str) -> str:
     return next(line for line in stderr.splitlines() if line.startswith("error:"))
 
 
-@pytest.mark.parametrize("content", [None, b"not a checkpoint"], ids=["missing", "corrupt"])
+BAD_CHECKPOINTS = {  # what --ckpt_path names, and what is written there first
+    "missing": ("model.ckpt", None),
+    "corrupt": ("model.ckpt", b"not a checkpoint"),
+    "best, without runs": ("best", None),
+}
+
+
+@pytest.mark.parametrize("given, content", BAD_CHECKPOINTS.values(), ids=BAD_CHECKPOINTS)
 def test_a_bad_checkpoint_is_refused_with_predicts_message_and_status_2(
-    run_cli, capsys, workdir, content
+    run_cli, capsys, workdir, given, content
 ):
-    checkpoint = workdir / "model.ckpt"
     if content is not None:
-        checkpoint.write_bytes(content)
+        (workdir / given).write_bytes(content)
     predict_error = expect_cli_error(
-        run_cli,
-        capsys,
-        "predict",
-        f"--ckpt_path={checkpoint}",
-        f"--data.predict_paths=[{ANKLE_BOOT}]",
+        run_cli, capsys, "predict", f"--ckpt_path={given}", f"--data.predict_paths=[{ANKLE_BOOT}]"
     )
 
-    serve_error = expect_cli_error(run_cli, capsys, "serve", f"--ckpt_path={checkpoint}")
+    serve_error = expect_cli_error(run_cli, capsys, "serve", f"--ckpt_path={given}")
 
     assert error_line(serve_error) == error_line(predict_error)
-    assert str(checkpoint) in error_line(serve_error)
+    assert error_line(serve_error).startswith(f"error: --ckpt_path {given}: ")
 
 
 def test_the_checkpoint_is_checked_before_the_port(run_cli, capsys, workdir):
