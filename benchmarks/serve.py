@@ -115,23 +115,28 @@ def multipart_body(path: Path) -> bytes:
 
 
 def hey(url: str, body: Path, requests: int, concurrency: int) -> tuple[float, float, float, int]:
-    """Run ``hey``; its requests/s, p50 and p99 (ms), and failed requests."""
+    """Run ``hey`` and read its summary (:func:`parse_hey`)."""
     result = subprocess.run(
         ["hey", "-n", str(requests), "-c", str(concurrency), "-m", "POST", "-D", str(body),
          "-T", f"multipart/form-data; boundary={BOUNDARY}", url],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    out = result.stdout
+    return parse_hey(result.stdout)
+
+
+def parse_hey(summary: str) -> tuple[float, float, float, int]:
+    """Requests/s, p50 and p99 in ms, and the failed requests (other statuses, errors)."""
 
     def number(pattern: str) -> float:
-        found = re.search(pattern, out)
+        found = re.search(pattern, summary)
         if found is None:
-            raise RuntimeError(f"hey's output has no {pattern!r}:\n{out}")
+            raise RuntimeError(f"hey's summary has no {pattern!r}:\n{summary}")
         return float(found.group(1))
 
-    statuses = re.findall(r"\[(\d+)\]\s+(\d+) responses", out)
-    errors = re.findall(r"\[(\d+)\]\s+(?!\d+ responses)", out.partition("Error distribution:")[2])
-    failed = sum(int(n) for code, n in statuses if code != "200") + sum(map(int, errors))
+    statuses = re.findall(r"\[(\d+)\]\s+(\d+) responses", summary)
+    errors = summary.partition("Error distribution:")[2]
+    failed = sum(int(n) for code, n in statuses if code != "200")
+    failed += sum(int(n) for n in re.findall(r"\[(\d+)\]\s+(?!\d+ responses)", errors))
     return (
         number(r"Requests/sec:\s+([\d.]+)"),
         1000 * number(r"50% in ([\d.]+) secs"),
