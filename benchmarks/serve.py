@@ -114,14 +114,18 @@ def multipart_body(path: Path) -> bytes:
     return head.encode() + path.read_bytes() + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-def hey(url: str, body: Path, requests: int, concurrency: int) -> tuple[float, float, float, int]:
-    """Run ``hey`` and read its summary (:func:`parse_hey`)."""
+def hey(url: str, body: Path, requests: int, concurrency: int) -> str:
+    """Run ``hey``; its summary."""
     result = subprocess.run(
         ["hey", "-n", str(requests), "-c", str(concurrency), "-m", "POST", "-D", str(body),
          "-T", f"multipart/form-data; boundary={BOUNDARY}", url],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return parse_hey(result.stdout)
+    return result.stdout
+
+
+def warm_up(url: str, body: Path, requests: int, concurrency: int) -> None:
+    hey(url, body, max(requests, concurrency), concurrency)  # hey sends at least one each
 
 
 def parse_hey(summary: str) -> tuple[float, float, float, int]:
@@ -147,7 +151,7 @@ def parse_hey(summary: str) -> tuple[float, float, float, int]:
 
 def measure_load(pid: int, url: str, body: Path, requests: int, concurrency: int) -> Load:
     cpu_before = tree_cpu_s(pid)
-    requests_per_s, p50_ms, p99_ms, failed = hey(url, body, requests, concurrency)
+    requests_per_s, p50_ms, p99_ms, failed = parse_hey(hey(url, body, requests, concurrency))
     cpu_ms = 1000 * (tree_cpu_s(pid) - cpu_before) / requests
     return Load(requests_per_s, p50_ms, p99_ms, failed, cpu_ms)
 
@@ -188,8 +192,14 @@ def free_port() -> int:
 
 @contextmanager
 def running(command: list[str], port: int, timeout: float = 180) -> Iterator[int]:
-    """Start a server, wait for ``/health``, yield its pid; stop it with SIGINT after."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Start a server in a process group of its own, wait for ``/health``, yield its pid.
+
+    Afterwards every process of the group gets SIGINT, as Ctrl-C in a terminal sends it;
+    whatever is left a minute later is killed, so that no server outlives its turn.
+    """
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -205,12 +215,11 @@ def running(command: list[str], port: int, timeout: float = 180) -> Iterator[int
                 time.sleep(0.25)
         yield process.pid
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        group = tree(process.pid) if process.poll() is None else []
+        os.killpg(process.pid, signal.SIGINT)
+        for left in psutil.wait_procs(group, timeout=60)[1]:
+            left.kill()
+        process.wait()
 
 
 def server_command(name: str, ckpt_path: str, port: int, serve_args: list[str]) -> list[str]:
@@ -231,7 +240,7 @@ def measure(args: argparse.Namespace, ckpt_path: str, body: Path) -> dict:
             port = free_port()
             url = f"http://127.0.0.1:{port}/predict"
             with running(server_command(name, ckpt_path, port, args.serve_args), port) as pid:
-                hey(url, body, args.warmup, max(args.concurrency))
+                warm_up(url, body, args.warmup, max(args.concurrency))
                 for concurrency in args.concurrency:
                     load = measure_load(pid, url, body, args.requests, concurrency)
                     loads[name][concurrency].append(load)
@@ -246,7 +255,7 @@ def measure(args: argparse.Namespace, ckpt_path: str, body: Path) -> dict:
         url = f"http://127.0.0.1:{port}/predict"
         command = server_command("fashion_lit", ckpt_path, port, args.serve_args)
         with running(command, port) as pid:
-            hey(url, body, args.warmup, args.soak_concurrency)
+            warm_up(url, body, args.warmup, args.soak_concurrency)
             rss_warm = tree_rss_mb(pid)
             soak = measure_load(pid, url, body, args.soak, args.soak_concurrency)
             rss_end = tree_rss_mb(pid)
