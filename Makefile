@@ -10,9 +10,23 @@ DATA_DIR ?= data
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
+CKPT ?= best
+PORT ?= 8000
+
+# $(call debian_package,PACKAGE,FILE): install Debian's PACKAGE with apt-get when FILE is
+# absent and make runs as root, else say how to.
+debian_package = if [ ! -e $(2) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's $(1)"; \
+	    apt-get update -qq && apt-get install -y -qq $(1); \
+	  else \
+	    echo "Note: $(2) is absent; as root on Debian/Ubuntu run 'apt-get install $(1)'."; \
+	  fi; \
+	fi
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast lint parity tuned seeds tune tune-full bench bench-epochs profile gpu-check gpu-bundle predict export tensorboard clean
+.PHONY: help install data fit test test-fast lint parity tuned seeds tune tune-full bench bench-epochs profile \
+	gpu-check gpu-bundle predict export tensorboard clean browser serve serve-screenshot bench-serve
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,10 +54,10 @@ data: install ## Acquire FashionMNIST into data/ (Debian package where possible,
 fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart)
 	$(PY) -m fashion_lit fit --config $(CONFIG)
 
-test: data ## Run the whole test suite, the slow real-data test included
+test: data browser ## Run the whole test suite, the slow real-data test included
 	$(PY) -m pytest
 
-test-fast: install ## Run the tests without the slow real-data training
+test-fast: install browser ## Run the tests without the slow real-data training
 	$(PY) -m pytest -m "not slow"
 
 lint: install ## Check style with ruff (lint rules and formatting, as in pyproject.toml)
@@ -92,6 +106,19 @@ predict: install ## Predict test image 0 with the best checkpoint of the latest 
 
 export: install ## Export the best checkpoint of the latest run to model.pth and model.pt2
 	$(PY) -m fashion_lit export --ckpt_path best
+
+browser: ## Install Debian's chromium, which the page's tests drive (as root, with apt-get)
+	@$(call debian_package,chromium,/usr/bin/chromium)
+
+serve: install ## Serve CKPT (default: best) at http://127.0.0.1:$(PORT): the page, POST /predict
+	$(PY) -m fashion_lit serve --ckpt_path $(CKPT) --port $(PORT) --data_dir $(DATA_DIR)
+
+serve-screenshot: install browser ## Take the README's picture of the page (docs/serve-page.png) with CKPT
+	$(PY) docs/serve_screenshot.py --ckpt_path $(CKPT) --data_dir $(DATA_DIR) --output docs/serve-page.png
+
+bench-serve: install ## Time the server against a naive FastAPI endpoint and LitServe, with hey
+	@$(call debian_package,hey,/usr/bin/hey)
+	$(PY) benchmarks/serve.py
 
 tensorboard: install ## Watch the runs in lightning_logs/ at http://localhost:6006
 	$(VENV)/bin/tensorboard --logdir lightning_logs --host localhost --port 6006

@@ -282,13 +282,19 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI |
 
         tune(argv[1:])
         return None
+    if argv[:1] == ["serve"]:
+        from fashion_lit.serve.command import main as serve_main  # the web stack only when serving
+
+        serve_main(argv[1:])
+        return None
     parser_kwargs: dict[str, Any] = {
         "prog": PROG,
         "description": "Train, evaluate and use the PyTorch Quickstart's FashionMNIST "
         "classifier with Lightning.",
         "epilog": f"{PROG} export --help: a checkpoint to the tutorial's model.pth and a "
-        f"model.pt2 that runs without fashion_lit. {PROG} tune --help: a hyperparameter "
-        "search over any config key, with Optuna.",
+        f"model.pt2 that runs without fashion_lit. {PROG} serve --help: the classifier as "
+        f"an HTTP service and a web page. {PROG} tune --help: a hyperparameter search over "
+        "any config key, with Optuna.",
         "allow_abbrev": False,
     }
     try:

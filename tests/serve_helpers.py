@@ -1,0 +1,102 @@
+"""``python -m fashion_lit serve`` started for real, as a subprocess on 127.0.0.1."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+import torch
+from playwright.sync_api import Browser, sync_playwright
+
+from docs.serve_screenshot import CHROMIUM, CHROMIUM_ARGS
+from fashion_lit.network import NeuralNetwork
+
+REPO = Path(__file__).resolve().parents[1]
+ANKLE_BOOT = REPO / "docs" / "ankle-boot.png"
+STARTUP_S = 180  # two processes importing torch and Lightning on a busy 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def untrained_model(path: Path) -> Path:
+    """The tutorial's network with seeded random weights, saved as its ``model.pth``."""
+    torch.manual_seed(0)
+    torch.save(NeuralNetwork().state_dict(), path)
+    return path
+
+
+@contextmanager
+def debian_chromium() -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright (whose own browser download is not needed)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser, as root).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Server:
+    """A server subprocess: started in its own process group, ready once ``/health`` is."""
+
+    def __init__(self, ckpt_path: Path, cwd: Path, *options: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "fashion_lit", "serve", f"--ckpt_path={ckpt_path}"]
+        self.log = cwd / f"server-{self.port}.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [*command, f"--port={self.port}", "--log_level=warning", *options],
+                cwd=cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C can be sent to its group alone
+            )
+        self.wait_until_ready()
+        self.processes = [psutil.Process(self.process.pid)]
+        self.processes += self.processes[0].children(recursive=True)
+
+    def wait_until_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"The server was not ready in {STARTUP_S} s: {self.log.read_text()}")
+
+    def ctrl_c(self) -> None:
+        """What Ctrl-C in its terminal does: SIGINT to every process of the group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+
+    def stop(self) -> int:
+        """Stop it with SIGTERM (if it still runs) and return its exit status."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(60)
+        finally:
+            for leftover in psutil.wait_procs(getattr(self, "processes", []), timeout=10)[1]:
+                leftover.kill()
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
