@@ -16,6 +16,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from fashion_lit.batches import PREDICTED, labelled
 from fashion_lit.files import replaced_atomically
 from fashion_lit.pictures import Misclassified, confusion_matrix_image, misclassified_image
 
@@ -43,10 +44,10 @@ class EvaluationImages(Callback):
         self._wrong = []
 
     def _collect(self, outputs: Any, batch: Any) -> None:
-        if not isinstance(outputs, dict) or "preds" not in outputs or self._confusion is None:
+        if not isinstance(outputs, dict) or PREDICTED not in outputs or self._confusion is None:
             return
-        images, targets = batch[0], batch[1]
-        preds = outputs["preds"]
+        images, targets = labelled(batch)
+        preds = outputs[PREDICTED]
         self._confusion.update(preds, targets)
         room = self.max_misclassified - len(self._wrong)
         if room > 0:  # only until the grid is full: this reads the batch on the host

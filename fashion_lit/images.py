@@ -39,6 +39,8 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from fashion_lit.batches import predict_item
+
 SIDE = 28
 
 #: Pillow's names of the formats read, and the same for people.
@@ -309,8 +311,8 @@ def load_image(path: str | os.PathLike) -> Tensor:
 
 class ImageFiles(Dataset):
     """Picture files to predict, loaded and converted once, so that bad files are reported
-    (all of them, in one error) before any prediction is made. Items are
-    ``{"image": 1×28×28 tensor, "path": str}``."""
+    (all of them, in one error) before any prediction is made. Items are predict items
+    (:mod:`fashion_lit.batches`): the 1×28×28 image and its path."""
 
     def __init__(self, paths: Sequence[str | os.PathLike]) -> None:
         files, problems = _scan(paths)
@@ -331,4 +333,4 @@ class ImageFiles(Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> dict:
-        return {"image": self.images[i], "path": self.paths[i]}
+        return predict_item(self.images[i], path=self.paths[i])

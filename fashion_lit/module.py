@@ -5,7 +5,6 @@ lightning-hydra-template, so it stays a plain ``nn.Module`` that can be tested, 
 and loaded alone. Train, validation and test steps share one ``model_step``.
 """
 
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 import torch
@@ -17,6 +16,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from fashion_lit.batches import IMAGE, PREDICTED, labelled, prediction
 from fashion_lit.checkpoints import load_weights
 from fashion_lit.cuda_graph import GraphedTrainingStep, check_supported
 from fashion_lit.network import NeuralNetwork
@@ -110,7 +110,7 @@ class ImageClassifier(LightningModule):
 
     def model_step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """Loss, predicted classes and targets of one labelled batch."""
-        x, y = batch
+        x, y = labelled(batch)
         logits = self(x)
         return self.criterion(logits, y), logits.argmax(dim=1), y
 
@@ -149,7 +149,7 @@ class ImageClassifier(LightningModule):
         if self.graphed_step is None:
             optimizer = self.trainer.optimizers[0]
             self.graphed_step = GraphedTrainingStep(self.net, self.criterion, optimizer)
-        images, targets = batch
+        images, targets = labelled(batch)
         loss, preds = self.graphed_step(images, targets)
         return loss, preds, targets
 
@@ -171,7 +171,7 @@ class ImageClassifier(LightningModule):
         loss, preds, targets = self.model_step(batch)
         self.val_loss.update(per_image(loss, targets))
         self.val_acc.update(preds, targets)
-        return {"preds": preds}  # for callbacks such as EvaluationImages
+        return {PREDICTED: preds}  # for callbacks such as EvaluationImages
 
     def on_validation_epoch_end(self) -> None:
         self.log("val/loss", self.val_loss, prog_bar=True)
@@ -187,27 +187,16 @@ class ImageClassifier(LightningModule):
         loss, preds, targets = self.model_step(batch)
         self.test_loss.update(per_image(loss, targets))
         self.test_acc.update(preds, targets)
-        return {"preds": preds}
+        return {PREDICTED: preds}
 
     def on_test_epoch_end(self) -> None:
         self.log("test/loss", self.test_loss)
         self.log("test/acc", self.test_acc)
 
-    def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
-        """Class index and probabilities for each image of the batch.
-
-        The batch is images alone, ``(images, targets)``, ``(images, targets, indices)``,
-        or a dict with ``image`` and what identifies each (``target``, ``index``,
-        ``path``); all but the images is passed through so that a writer can show it.
-        """
-        if isinstance(batch, Mapping):
-            x, extras = batch["image"], {k: v for k, v in batch.items() if k != "image"}
-        else:
-            x, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
-            extras = dict(zip(("target", "index"), rest, strict=False))
-        probabilities = self(x).softmax(dim=1)
-        predicted = probabilities.argmax(dim=1)
-        return {"class_index": predicted, "probabilities": probabilities, **extras}
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        """Class index and probabilities for each image of a predict batch
+        (:mod:`fashion_lit.batches`), with what identifies each image, for the writer."""
+        return prediction(self(batch[IMAGE]).softmax(dim=1), batch)
 
     def configure_optimizers(self) -> Optimizer | dict[str, Any]:
         optimizer = self.optimizer_factory(self.parameters())

@@ -31,6 +31,7 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from fashion_lit.batches import CLASS_INDEX, INDEX, PATH, PROBABILITIES, TARGET
 from fashion_lit.files import check_writable, replaced_atomically
 
 TOP_K = 3
@@ -39,31 +40,32 @@ Format = Literal["csv", "json"]
 
 def tutorial_line(row: dict[str, Any]) -> str:
     """The tutorial's closing line for one prediction (with its path, for an image file)."""
-    if "path" in row:
-        return f'{row["path"]}: Predicted: "{row["predicted_name"]}" ({row["probability"]:.1%})'
+    if PATH in row:
+        return f'{row[PATH]}: Predicted: "{row["predicted_name"]}" ({row["probability"]:.1%})'
     return f'Predicted: "{row["predicted_name"]}", Actual: "{row.get("actual_name")}"'
 
 
 def prediction_rows(
     outputs: dict[str, Any], positions: Sequence[int], classes: Sequence[str]
 ) -> list[tuple[int, dict[str, Any]]]:
-    """``(position in the input, row)`` for each image of one ``predict_step`` output."""
-    probabilities = outputs["probabilities"].float().cpu()
+    """``(position in the input, row)`` for each image of one prediction
+    (:mod:`fashion_lit.batches`)."""
+    probabilities = outputs[PROBABILITIES].float().cpu()
     top = probabilities.topk(min(TOP_K, probabilities.shape[1]), dim=1)
     rows = []
-    for i, predicted in enumerate(outputs["class_index"].tolist()):
+    for i, predicted in enumerate(outputs[CLASS_INDEX].tolist()):
         row: dict[str, Any] = {}
-        if "path" in outputs:
-            row["path"] = outputs["path"][i]
+        if PATH in outputs:
+            row[PATH] = outputs[PATH][i]
         else:
-            row["index"] = int(outputs["index"][i]) if "index" in outputs else positions[i]
+            row[INDEX] = int(outputs[INDEX][i]) if INDEX in outputs else positions[i]
         row.update(
             predicted=predicted,
             predicted_name=classes[predicted],
             probability=round(float(probabilities[i, predicted]), 6),
         )
-        if "target" in outputs:
-            actual = int(outputs["target"][i])
+        if TARGET in outputs:
+            actual = int(outputs[TARGET][i])
             row.update(actual=actual, actual_name=classes[actual])
         top_classes = top.indices[i].tolist()
         row.update(
@@ -162,7 +164,7 @@ class PredictionWriter(BasePredictionWriter):
         rows = []
         for batch, positions in zip(predictions, indices or [None] * len(predictions), strict=True):
             if not positions:  # not tracked (a custom sampler): batches come in order
-                positions = range(len(rows), len(rows) + len(batch["class_index"]))
+                positions = range(len(rows), len(rows) + len(batch[CLASS_INDEX]))
             rows.extend(prediction_rows(batch, positions, classes))
         # trainer.log_dir is a collective call under DDP: every rank must ask for it.
         path = self.output_path(trainer)

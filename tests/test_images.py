@@ -12,6 +12,7 @@ import torch
 from PIL import Image, ImageOps
 from torchvision.transforms.functional import to_tensor
 
+from fashion_lit.batches import IMAGE, PATH
 from fashion_lit.images import (
     IMAGE_SUFFIXES,
     ImageError,
@@ -108,8 +109,8 @@ def test_folders_give_their_images_sorted_after_the_files_before_them(picture, t
 def test_image_files_dataset_carries_paths(picture, tmp_path):
     path = save(picture, tmp_path / "a.png")
     files = ImageFiles([path])
-    assert len(files) == 1 and files[0]["path"] == path
-    assert torch.equal(files[0]["image"], to_tensor(picture))
+    assert len(files) == 1 and files[0][PATH] == path
+    assert torch.equal(files[0][IMAGE], to_tensor(picture))
 
 
 def test_missing_image_is_named(tmp_path):

@@ -4,9 +4,11 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from fashion_lit.batches import CLASS_INDEX, IMAGE, INDEX, PATH, PROBABILITIES, TARGET
+from fashion_lit.data import FashionMNISTDataModule
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import quiet_trainer
+from tests.conftest import TINY_VAL, quiet_trainer
 
 
 def labelled_loader(count: int = 64) -> DataLoader:
@@ -65,14 +67,38 @@ def test_test_accuracy_is_the_fraction_of_correct_predictions():
     assert float(trainer.callback_metrics["test/acc"]) == correct / len(loader.dataset)
 
 
-def test_predict_step_returns_class_and_probabilities():
+def test_predict_step_returns_class_and_probabilities_with_the_identifiers():
     model = ImageClassifier()
     x, y, index = torch.rand(5, 1, 28, 28), torch.arange(5), torch.arange(10, 15)
-    out = model.predict_step((x, y, index), 0)
-    assert torch.allclose(out["probabilities"].sum(1), torch.ones(5))
-    assert torch.equal(out["class_index"], model(x).argmax(1))
-    assert torch.equal(out["target"], y) and torch.equal(out["index"], index)
-    assert set(model.predict_step(x, 0)) == {"class_index", "probabilities"}
+    out = model.predict_step({IMAGE: x, TARGET: y, INDEX: index}, 0)
+    assert torch.allclose(out[PROBABILITIES].sum(1), torch.ones(5))
+    assert torch.equal(out[CLASS_INDEX], model(x).argmax(1))
+    assert torch.equal(out[TARGET], y) and torch.equal(out[INDEX], index)
+    paths = [f"{i}.png" for i in range(5)]
+    assert set(model.predict_step({IMAGE: x, PATH: paths}, 0)) == {CLASS_INDEX, PROBABILITIES, PATH}
+
+
+def test_every_predict_source_yields_the_one_predict_batch_shape(
+    tiny_mirror, tiny_checksums, tmp_path
+):
+    from PIL import Image
+
+    Image.new("L", (28, 28)).save(tmp_path / "a.png")
+    test_images = FashionMNISTDataModule(
+        data_dir=str(tmp_path / "data"),
+        sources=[str(tiny_mirror)],
+        checksums=str(tiny_checksums),
+        download=False,
+        val_size=TINY_VAL,
+        predict_indices=[0, 2],
+    )
+    files = FashionMNISTDataModule(predict_paths=[str(tmp_path / "a.png")])
+    for datamodule, identifiers in ((test_images, {TARGET, INDEX}), (files, {PATH})):
+        datamodule.prepare_data()
+        datamodule.setup("predict")
+        (batch,) = list(datamodule.predict_dataloader())
+        assert set(batch) == {IMAGE, *identifiers}
+        assert batch[IMAGE].shape[1:] == (1, 28, 28)
 
 
 def test_optimizer_can_be_swapped():

@@ -17,6 +17,7 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, Subset, random_split
 
+from fashion_lit.batches import predict_item
 from fashion_lit.data.acquire import acquire, check_acquired, raw_folder
 from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.dataset import read_split
@@ -244,7 +245,8 @@ class FashionMNISTDataModule(LightningDataModule):
 
 
 class WithIndex(Dataset):
-    """A labelled dataset whose items also carry their index in the original set."""
+    """Test images to predict, each a predict item (:mod:`fashion_lit.batches`) with its
+    label and its index in the test set."""
 
     def __init__(self, dataset: Dataset, indices: list[int]) -> None:
         self.dataset = dataset
@@ -253,6 +255,6 @@ class WithIndex(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, i: int) -> tuple:
+    def __getitem__(self, i: int) -> dict:
         image, target = self.dataset[i]
-        return image, target, self.indices[i]
+        return predict_item(image, target=target, index=self.indices[i])

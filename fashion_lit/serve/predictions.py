@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
+from fashion_lit.batches import PATH, prediction
 from fashion_lit.data.facts import CLASSES
 from fashion_lit.prediction import prediction_rows
 from fashion_lit.serve.inputs import Images
@@ -22,12 +23,7 @@ def answer(
     images: Images, probabilities: Tensor, with_image: bool = False
 ) -> dict[str, list[dict[str, Any]]]:
     """``{"predictions": [...]}`` for the images of one request and their probabilities."""
-    outputs: dict[str, Any] = {
-        "class_index": probabilities.argmax(dim=1),
-        "probabilities": probabilities,
-    }
-    if images.names is not None:
-        outputs["path"] = images.names
+    outputs = prediction(probabilities, {} if images.names is None else {PATH: images.names})
     rows = [row for _, row in prediction_rows(outputs, range(len(probabilities)), CLASSES)]
     if with_image:
         for row, image in zip(rows, images.pixels, strict=True):
