@@ -42,7 +42,7 @@ from fashion_lit.checkpoints import (
     runs_root,
 )
 from fashion_lit.cuda_graph import CudaGraphUnsupportedError
-from fashion_lit.data import FashionMNISTDataModule
+from fashion_lit.data import DataNotFoundError, DataVerificationError, FashionMNISTDataModule
 from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.evaluation_images import EvaluationImages
 from fashion_lit.files import OutputError
@@ -68,6 +68,8 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 INPUT_ERRORS: tuple[type[Exception], ...] = (
     CheckpointError,
     CudaGraphUnsupportedError,
+    DataNotFoundError,
+    DataVerificationError,
     ImageError,
     OutputError,
     PredictIndexError,

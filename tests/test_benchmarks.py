@@ -5,9 +5,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from fashion_lit.data import acquire
-from tests.conftest import REPO, TINY_VAL
+from tests.conftest import REPO, TINY_TEST, TINY_VAL, tiny_images
 
 BENCHMARKS = REPO / "benchmarks"
 
@@ -124,3 +125,39 @@ def test_profile_accounts_for_every_second_of_fit_and_test(tiny_data):
     assert fit["of which checkpoints"] > 0 and fit["sanity check"] > 0
     assert test["test steps"] > 0 and test["pictures"] > 0 and "training steps" not in test
     assert "| pictures |" in table and "| total |" in table
+
+
+def test_parity_reads_the_data_dir_on_both_sides_and_matches_the_tutorial_loop(tiny_data):
+    data_dir, options = tiny_data
+    config = str(REPO / "configs" / "parity.yaml")
+    result, _ = run_script(
+        str(BENCHMARKS / "parity.py"),
+        f"--config={config}",
+        f"--data-dir={data_dir}",
+        "--epochs=1",
+        "--",
+        *options.replace(f"--data.val_size={TINY_VAL}", "").split(),
+    )
+    assert result["tutorial_loop_test_acc"] == result["fashion_lit_test_acc"]
+    assert result["difference_points"] == 0
+
+
+def test_the_readme_picture_is_drawn_from_a_test_image(tiny_data, tmp_path):
+    from fashion_lit.images import load_image
+
+    data_dir, _ = tiny_data
+    output = tmp_path / "boot.png"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "docs" / "example_image.py"),
+            f"--data-dir={data_dir}",
+            f"--output={output}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    test_image = torch.from_numpy(tiny_images(TINY_TEST, seed=2)[0][0]).float() / 255
+    assert (load_image(output)[0] - test_image).abs().mean() < 0.05
