@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from lightning_utilities.core.rank_zero import rank_zero_only
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 
 @contextmanager

@@ -22,7 +22,6 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from fsspec.implementations.local import LocalFileSystem
 from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
@@ -52,7 +51,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         path: str | os.PathLike,
         storage_options: Any | None = None,
     ) -> None:
-        if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
+        if storage_options is not None or not is_local(path):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         atomic_torch_save(checkpoint, path)
@@ -61,6 +60,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self, path: str | os.PathLike, map_location: Any = None, weights_only: bool | None = None
     ) -> dict[str, Any]:
         return super().load_checkpoint(path, map_location=map_location, weights_only=True)
+
+
+def is_local(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is on this machine's file system (not ``s3://``, ``gs://``, ...)."""
+    protocol = get_filesystem(path).protocol
+    return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
