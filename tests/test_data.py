@@ -6,6 +6,7 @@ from lightning.pytorch import seed_everything
 from torchvision.datasets import MNIST, FashionMNIST
 from torchvision.transforms import ToTensor
 
+from fashion_lit.batches import IMAGE, INDEX, TARGET
 from fashion_lit.data import CLASSES, DataNotFoundError, FashionMNISTDataModule
 from fashion_lit.data.acquire import raw_folder
 from fashion_lit.data.facts import FILES, MNIST_GZ_MD5, UPSTREAM_MIRRORS
@@ -96,10 +97,10 @@ def test_validation_size_must_leave_training_images(datamodule):
 
 def test_predict_batches_carry_labels_and_original_indices(datamodule):
     datamodule.predict_indices = [5, 0]
-    images, labels, indices = next(iter(datamodule.predict_dataloader()))
-    assert indices.tolist() == [5, 0]
-    assert labels.tolist() == [datamodule.test_set[5][1], datamodule.test_set[0][1]]
-    assert images.shape == (2, 1, 28, 28)
+    batch = next(iter(datamodule.predict_dataloader()))
+    assert batch[INDEX].tolist() == [5, 0]
+    assert batch[TARGET].tolist() == [datamodule.test_set[5][1], datamodule.test_set[0][1]]
+    assert batch[IMAGE].shape == (2, 1, 28, 28)
 
 
 def test_predict_index_out_of_range_is_named(datamodule):

@@ -68,6 +68,29 @@ def test_existing_files_are_kept_unless_overwrite_is_given(run_cli, model_pth, c
     assert Path("model.pt2").is_file()
 
 
+def test_an_output_dir_that_cannot_be_written_is_refused_before_any_work(
+    run_cli, model_pth, capsys
+):
+    Path("a_file").write_text("")
+    err = expect_cli_error(
+        run_cli, capsys, "export", f"--ckpt_path={model_pth}", "--output_dir=a_file/out"
+    )
+    assert (
+        "--output_dir a_file/out/model.pth cannot be written: a_file is a file, not a folder."
+        in err
+    )
+    assert Path("a_file").read_text() == ""
+
+
+def test_both_files_are_written_or_neither(run_cli, model_pth, capsys):
+    Path("out/model.pt2").mkdir(parents=True)  # a folder where model.pt2 must go
+    err = expect_cli_error(
+        run_cli, capsys, "export", f"--ckpt_path={model_pth}", "--output_dir=out", "--overwrite"
+    )
+    assert "out/model.pt2 is a folder" in err
+    assert not Path("out/model.pth").exists()
+
+
 def test_export_without_any_run_fails_clearly(run_cli, workdir, capsys):
     err = expect_cli_error(run_cli, capsys, "export", "--ckpt_path=last")
     assert "No trained run found under lightning_logs" in err

@@ -174,9 +174,9 @@ def zip_damage(data: bytes) -> str | None:
     A member whose recorded CRC is 0 is not checked: ``torch.save`` records 0 when CRCs
     are turned off (``torch.serialization.set_crc32_options(False)``).
     """
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        return None  # PyTorch's legacy format, a truncated archive, or no archive at all
     try:
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            return None  # PyTorch's legacy format, a truncated archive, or no archive at all
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for member in archive.infolist():
                 if member.CRC != 0:
@@ -195,7 +195,7 @@ def called_globals(data: bytes) -> list[str]:
 
     Only whole pickles count: a name in a cut-off pickle is damage, not code.
     """
-    if zipfile.is_zipfile(io.BytesIO(data)):
+    if zip_damage(data) is None and zipfile.is_zipfile(io.BytesIO(data)):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = [name for name in archive.namelist() if name.endswith("data.pkl")]
             data = archive.read(members[0]) if members else b""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fashion_lit.data.facts import FILES, IdxFile
 from fashion_lit.data.verify import read_shape, sha256_of
+from fashion_lit.files import replaced_atomically
 
 NAMES = tuple(file.name for file in FILES)
 
@@ -55,5 +56,6 @@ def write_checksums(folder: str | os.PathLike, path: str | os.PathLike) -> Path:
         file = IdxFile(name, shape, sha256_of(folder / name))
         manifest[name] = {"sha256": file.sha256, "shape": list(shape), "size": file.size}
     path = Path(path)
-    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    with replaced_atomically(path) as temporary:
+        temporary.write_text(json.dumps(manifest, indent=2) + "\n")
     return path
