@@ -18,8 +18,8 @@ from playwright.sync_api import Browser, sync_playwright
 
 from docs.serve_screenshot import CHROMIUM, CHROMIUM_ARGS
 from fashion_lit.network import NeuralNetwork
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 ANKLE_BOOT = REPO / "docs" / "ankle-boot.png"
 STARTUP_S = 180  # two processes importing torch and Lightning on a busy 2-core machine
 
@@ -62,6 +62,7 @@ class Server:
                 cwd=cwd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": str(REPO)},  # this checkout, not an install
                 start_new_session=True,  # Ctrl-C can be sent to its group alone
             )
         self.wait_until_ready()
