@@ -54,7 +54,7 @@ data: install ## Acquire FashionMNIST into data/ (Debian package where possible,
 fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart)
 	$(PY) -m fashion_lit fit --config $(CONFIG)
 
-test: data browser ## Run the whole test suite, the slow real-data test included
+test: data browser lint ## Check the style, then run every test, the slow real-data one included
 	$(PY) -m pytest
 
 test-fast: install browser ## Run the tests without the slow real-data training
