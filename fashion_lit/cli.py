@@ -39,6 +39,7 @@ from fashion_lit.checkpoints import (
     RunCheckpoint,
     hyperparameters_to_take,
     load,
+    named_run,
     runs_root,
 )
 from fashion_lit.cuda_graph import CudaGraphUnsupportedError
@@ -131,7 +132,7 @@ class FashionLitCLI(LightningCLI):
                 )
             return
         try:
-            checkpoint = load(spec, runs_root(config))
+            checkpoint = load(spec, runs_root(config), named_run(config))
         except CheckpointError as error:
             parser.error(f"--ckpt_path {spec}: {error}")
         config.ckpt_path = None

@@ -22,7 +22,7 @@ import yaml
 from jsonargparse import ActionYesNo, ArgumentParser
 
 from fashion_lit import files
-from fashion_lit.checkpoints import RUNS_ROOT, CheckpointError, load_network, runs_root
+from fashion_lit.checkpoints import CheckpointError, load_network, named_run, runs_root
 from fashion_lit.files import OutputError, replaced_atomically
 
 PROG = "python -m fashion_lit export"
@@ -52,12 +52,13 @@ def export(
         output_dir: the folder to write model.pth and model.pt2 into.
         overwrite: replace model.pth and model.pt2 if they exist.
         config: the training config (e.g. ``configs/quickstart.yaml``): ``best`` and
-            ``last`` then look for runs where its logger writes them, as ``test`` does;
-            otherwise in ``lightning_logs/``.
+            ``last`` then look for runs where its logger writes them, in the run it
+            names if it names one, as ``test`` does; otherwise in ``lightning_logs/``.
     """
     outputs = Path(output_dir) / STATE_DICT_FILE, Path(output_dir) / PROGRAM_FILE
     check_writable(outputs, overwrite)
-    loaded = load_network(ckpt_path, runs_root_of(config))
+    contents = training_config(config)
+    loaded = load_network(ckpt_path, runs_root(contents), named_run(contents))
     program = exported_program(loaded.net)
     with (
         replaced_atomically(outputs[0]) as state_dict_tmp,
@@ -68,15 +69,16 @@ def export(
     return outputs
 
 
-def runs_root_of(config: str | None) -> Path:
-    """Where a training config's logger puts its runs (``lightning_logs`` without one)."""
+def training_config(config: str | None) -> dict:
+    """The contents of a training config, for where its logger puts its runs (and which
+    run it names); empty without one, which means the runs in ``lightning_logs``."""
     if config is None:
-        return Path(RUNS_ROOT)
+        return {}
     try:
         contents = yaml.safe_load(Path(config).read_text())
     except (OSError, yaml.YAMLError) as error:
         raise ExportError(f"--config {config}: cannot be read as YAML ({error}).") from error
-    return runs_root(contents) if isinstance(contents, dict) else Path(RUNS_ROOT)
+    return contents if isinstance(contents, dict) else {}
 
 
 def check_writable(outputs: tuple[Path, ...], overwrite: bool) -> None:

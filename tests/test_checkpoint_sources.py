@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from fashion_lit.checkpoints import named_run
 from fashion_lit.network import NeuralNetwork
 from tests.conftest import expect_cli_error, trained_checkpoint
 from tests.http_mirror import MirrorServer
@@ -99,3 +100,14 @@ def test_best_comes_from_the_runs_record_without_reading_last(run_cli, tiny_args
         Path(tested.trainer.ckpt_path).resolve()
         == Path(fit.trainer.checkpoint_callback.best_model_path).resolve()
     )
+
+
+def test_a_config_names_its_run_by_its_loggers_version():
+    def config(version) -> dict:
+        logger = {"init_args": {"save_dir": "runs", "name": "study", "version": version}}
+        return {"trainer": {"logger": logger}}
+
+    assert named_run(config("trial_3")) == Path("runs/study/trial_3")
+    assert named_run(config(2)) == Path("runs/study/version_2")
+    assert named_run(config(None)) is None
+    assert named_run({}) is None

@@ -114,6 +114,34 @@ def test_aliases_follow_the_most_recent_run(run_cli, tiny_args):
     assert tested.trainer.ckpt_path == str((run_folder(1) / "checkpoints" / "last.ckpt").resolve())
 
 
+def test_aliases_follow_the_run_a_config_names(run_cli, tiny_args):
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1", "--trainer.logger.init_args.version=a")
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    named = Path("lightning_logs/a/config.yaml").resolve()
+    for alias in ("best", "last"):
+        tested = run_cli("test", *tiny_args, f"--config={named}", f"--ckpt_path={alias}")
+        assert Path(tested.trainer.ckpt_path).parent.parent == Path("lightning_logs/a").resolve()
+    # A config that names no run (version: null, as fit saves it) means the latest run.
+    latest = run_cli(
+        "test", *tiny_args, "--config=lightning_logs/version_0/config.yaml", "--ckpt_path=last"
+    )
+    assert latest.trainer.ckpt_path == str((run_folder(0) / "checkpoints" / "last.ckpt").resolve())
+
+
+def test_an_alias_in_a_named_run_without_checkpoints_fails_clearly(run_cli, tiny_args, capsys):
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    err = expect_cli_error(
+        run_cli,
+        capsys,
+        "test",
+        *tiny_args,
+        "--trainer.logger.init_args.version=7",
+        "--ckpt_path=best",
+    )
+    assert "--ckpt_path best: The config names the run lightning_logs/version_7" in err
+    assert "has no checkpoints/ folder" in err
+
+
 @pytest.mark.parametrize("alias", ["best", "last"])
 def test_alias_without_any_run_fails_clearly(run_cli, tiny_args, capsys, alias):
     with pytest.raises(SystemExit) as exit_:

@@ -211,13 +211,11 @@ def test_fit_with_the_best_config_trains_the_best_trial_again(searched, run_cli,
 
 def test_a_trials_checkpoint_is_tested_in_its_run_folder_as_any_run(searched, run_cli, monkeypatch):
     monkeypatch.chdir(searched.folder)
-    run = Path("lightning_logs") / "search" / "trial_0"
-    tested = run_cli(
-        "test",
-        f"--config={run / 'config.yaml'}",
-        f"--ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
-    )
-    assert 0.0 <= float(tested.trainer.callback_metrics["test/acc"]) <= 1.0
+    run = Path("lightning_logs") / "search" / "trial_0"  # not the most recent trial
+    for ckpt_path in (run / "checkpoints" / "last.ckpt", "best"):
+        tested = run_cli("test", f"--config={run / 'config.yaml'}", f"--ckpt_path={ckpt_path}")
+        assert Path(tested.trainer.ckpt_path).parent.parent == run.resolve()
+        assert 0.0 <= float(tested.trainer.callback_metrics["test/acc"]) <= 1.0
     assert (run / "config-test.yaml").is_file()
 
 

@@ -2,9 +2,11 @@
 
 Lightning resolves ``ckpt_path="best"``/``"last"`` from the ModelCheckpoint callback of
 the *current* process only, so ``test --ckpt_path last`` in a fresh process would test
-untrained weights. Here they are found in the run folders on disk instead: the most
-recent run is the one whose ``checkpoints/`` folder changed last, its best checkpoint
-the one its ``checkpoints/best.json`` names (written by :class:`RunCheckpoint`).
+untrained weights. Here they are found in the run folders on disk instead: in the run
+that the config names (its logger's ``version``, as a trial's or an evaluation's saved
+config does), else in the most recent run, the one whose ``checkpoints/`` folder changed
+last; the best checkpoint is the one the run's ``checkpoints/best.json`` names (written
+by :class:`RunCheckpoint`).
 
 A URL is downloaded to a temporary file first, so that it is read exactly like a local
 file (safely, see :mod:`fashion_lit.checkpoints.reading`); Lightning's own URL loading
@@ -51,6 +53,21 @@ def runs_root(config: Mapping[str, Any] | Any) -> Path:
     return Path(_child(trainer, "default_root_dir") or ".") / RUNS_ROOT
 
 
+def named_run(config: Mapping[str, Any] | Any) -> Path | None:
+    """The run folder that a configuration's logger names with its ``version``, if any.
+
+    A tune trial's ``config.yaml`` and the ``config-<subcommand>.yaml`` of an evaluation
+    name their run this way, so ``--ckpt_path best`` with such a config means that run's
+    best checkpoint, not the most recent run's. The folder is TensorBoardLogger's: a
+    string version is the folder's name, a number ``n`` stands for ``version_n``.
+    """
+    trainer = _child(config, "trainer")
+    version = _child(_child(_child(trainer, "logger"), "init_args"), "version")
+    if version is None:
+        return None
+    return runs_root(config) / (version if isinstance(version, str) else f"version_{version}")
+
+
 def _child(node: Any, key: str) -> Any:
     """``node[key]`` of a mapping or a jsonargparse Namespace, else None."""
     getter = getattr(node, "get", None)
@@ -61,12 +78,22 @@ def is_url(spec: str) -> bool:
     return _URL.match(str(spec)) is not None
 
 
-def resolve(spec: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT) -> Path:
-    """The local checkpoint file that ``spec`` names: ``best``/``last`` of the most recent
-    run under ``runs_root``, a ``http(s)://`` or ``file://`` URL, or a path."""
+def resolve(
+    spec: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT, run: Path | None = None
+) -> Path:
+    """The local checkpoint file that ``spec`` names: ``best``/``last`` of ``run`` (if
+    given) or of the most recent run under ``runs_root``, a ``http(s)://`` or ``file://``
+    URL, or a path."""
     spec = str(spec)
     if spec in ALIASES:
-        run = find_latest_run(runs_root)
+        if run is None:
+            run = find_latest_run(runs_root)
+        elif not (run / "checkpoints").is_dir():
+            raise CheckpointNotFoundError(
+                f"The config names the run {run} (trainer.logger.init_args.version), which "
+                "has no checkpoints/ folder. Train that run first, give another config, or "
+                "pass --ckpt_path path/to/file.ckpt."
+            )
         return resolve_best(run) if spec == "best" else resolve_last(run)
     match = _URL.match(spec)
     if match is None:

@@ -254,9 +254,12 @@ def _shape(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def load(spec: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT) -> Checkpoint:
-    """Resolve ``spec`` (``best``, ``last``, a path or a URL) and read it."""
-    return read(resolve(spec, runs_root))
+def load(
+    spec: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT, run: Path | None = None
+) -> Checkpoint:
+    """Resolve ``spec`` (``best``, ``last`` of ``run`` or the most recent run, a path or a
+    URL) and read it."""
+    return read(resolve(spec, runs_root, run))
 
 
 def load_weights(net: nn.Module, path: str | os.PathLike) -> None:
@@ -285,14 +288,14 @@ class LoadedNetwork:
 
 
 def load_network(
-    ckpt_path: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT
+    ckpt_path: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT, run: Path | None = None
 ) -> LoadedNetwork:
     """The network of anything ``predict --ckpt_path`` accepts: ``best``, ``last``, a
     Lightning checkpoint, a URL, or a plain state_dict such as the tutorial's ``model.pth``.
 
     For the commands that use the network alone (``export``, ``serve``).
     """
-    checkpoint = load(ckpt_path, runs_root)
+    checkpoint = load(ckpt_path, runs_root, run)
     net = NeuralNetwork()
     checkpoint.check_fits(net)
     net.load_state_dict(checkpoint.network_state_dict)
