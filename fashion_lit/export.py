@@ -12,18 +12,19 @@
   ``torch.export`` is the format PyTorch now recommends for this; TorchScript
   (``torch.jit``) is deprecated.
 
-Existing files are kept unless ``--overwrite`` is given; both files are written, or neither.
+Existing files are kept unless ``--overwrite true`` is given; both files are written, or
+neither.
 """
 
 from pathlib import Path
 
 import torch
-import yaml
-from jsonargparse import ActionYesNo, ArgumentParser
+from jsonargparse import ArgumentParser
 
-from fashion_lit import files
-from fashion_lit.checkpoints import CheckpointError, load_network, named_run, runs_root
-from fashion_lit.files import OutputError, replaced_atomically
+from fashion_lit.checkpoints import CheckpointError, load_network
+from fashion_lit.io import files
+from fashion_lit.io.files import OutputError, replaced_atomically
+from fashion_lit.runs import ConfigFileError
 
 PROG = "python -m fashion_lit export"
 STATE_DICT_FILE = "model.pth"
@@ -57,8 +58,7 @@ def export(
     """
     outputs = Path(output_dir) / STATE_DICT_FILE, Path(output_dir) / PROGRAM_FILE
     check_writable(outputs, overwrite)
-    contents = training_config(config)
-    loaded = load_network(ckpt_path, runs_root(contents), named_run(contents))
+    loaded = load_network(ckpt_path, config)
     program = exported_program(loaded.net)
     with (
         replaced_atomically(outputs[0]) as state_dict_tmp,
@@ -69,18 +69,6 @@ def export(
     return outputs
 
 
-def training_config(config: str | None) -> dict:
-    """The contents of a training config, for where its logger puts its runs (and which
-    run it names); empty without one, which means the runs in ``lightning_logs``."""
-    if config is None:
-        return {}
-    try:
-        contents = yaml.safe_load(Path(config).read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ExportError(f"--config {config}: cannot be read as YAML ({error}).") from error
-    return contents if isinstance(contents, dict) else {}
-
-
 def check_writable(outputs: tuple[Path, ...], overwrite: bool) -> None:
     """Refuse, before any work, outputs that exist (without ``overwrite``) or cannot be
     written."""
@@ -88,7 +76,7 @@ def check_writable(outputs: tuple[Path, ...], overwrite: bool) -> None:
     if existing and not overwrite:
         raise ExportError(
             f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
-            "pass --overwrite to replace, or choose another --output_dir."
+            "pass --overwrite true to replace, or choose another --output_dir."
         )
     for path in outputs:
         files.check_writable(path, "--output_dir")
@@ -109,19 +97,12 @@ def main(args: list[str] | None = None) -> None:
         "and model.pt2 (a torch.export program that runs without fashion_lit).",
         allow_abbrev=False,
     )
-    parser.add_function_arguments(export, skip={"overwrite"})
-    # A flag, as users expect: --overwrite rather than --overwrite true.
-    parser.add_argument(
-        "--overwrite",
-        action=ActionYesNo,
-        default=False,
-        help="replace model.pth and model.pt2 if they exist.",
-    )
+    parser.add_function_arguments(export)
     options = parser.parse_args(args)
     try:
         state_dict_path, program_path = export(**options.as_dict())
     except CheckpointError as error:
         parser.error(f"--ckpt_path {options.ckpt_path}: {error}")
-    except (ExportError, OutputError) as error:
+    except (ConfigFileError, ExportError, OutputError) as error:
         parser.error(str(error))
     print(f"Wrote {state_dict_path} (the tutorial's state_dict) and {program_path} (torch.export)")

@@ -17,8 +17,18 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from fashion_lit.batches import IMAGE, PREDICTED, labelled, prediction
-from fashion_lit.checkpoints import load_weights
 from fashion_lit.cuda_graph import GraphedTrainingStep, check_supported
+from fashion_lit.metrics import (
+    TEST_ACC,
+    TEST_LOSS,
+    TRAIN_ACC,
+    TRAIN_LOSS,
+    TRAIN_LOSS_STEP,
+    TRAIN_LR,
+    VAL_ACC,
+    VAL_ACC_BEST,
+    VAL_LOSS,
+)
 from fashion_lit.network import NeuralNetwork
 
 
@@ -53,8 +63,6 @@ class ImageClassifier(LightningModule):
         cuda_graph: train with the whole step (forward, backward, SGD update) captured as
             one CUDA graph and replayed per batch (see :mod:`fashion_lit.cuda_graph`): one
             GPU, SGD only; refused elsewhere with the reason.
-        weights: a state_dict file to load into ``net``, such as the tutorial's
-            ``model.pth`` (a Lightning checkpoint works too).
     """
 
     def __init__(
@@ -66,16 +74,11 @@ class ImageClassifier(LightningModule):
         label_smoothing: float = 0.0,
         compile: bool = False,
         cuda_graph: bool = False,
-        weights: str | None = None,
     ) -> None:
         super().__init__()
-        # The network is saved with the weights; only plain values go into hparams. The
-        # weights file is not one of them: a checkpoint already holds the weights, and
-        # reloading it must not depend on that file still being there.
-        self.save_hyperparameters(ignore=["net", "weights"])
+        # The network is saved with the weights; only plain values go into hparams.
+        self.save_hyperparameters(ignore=["net"])
         self.net = net if net is not None else NeuralNetwork()
-        if weights is not None:
-            load_weights(self.net, weights)
         self.optimizer_factory = optimizer
         self.lr_scheduler_factory = lr_scheduler
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -133,11 +136,11 @@ class ImageClassifier(LightningModule):
         # arithmetic on a CPU. So each step only updates the epoch's metrics (tensor
         # operations, no host synchronisation), and the step loss goes to the logger at
         # its cadence (trainer.log_every_n_steps) only; the progress bar reads it when it
-        # redraws (fashion_lit.progress), not after every step.
+        # redraws (fashion_lit.callbacks.progress), not after every step.
         self.train_loss.update(per_image(loss.detach(), targets))
         self.train_acc.update(preds, targets)
         if (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
-            self.log("train/loss_step", loss)
+            self.log(TRAIN_LOSS_STEP, loss)
         return loss
 
     def graphed_model_step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
@@ -160,9 +163,9 @@ class ImageClassifier(LightningModule):
     def on_train_epoch_end(self) -> None:
         # Logged as metrics, Lightning computes them (synchronised across processes) and
         # resets them; the learning rate is the same on every process.
-        self.log("train/loss", self.train_loss)
-        self.log("train/acc", self.train_acc)
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], sync_dist=True)
+        self.log(TRAIN_LOSS, self.train_loss)
+        self.log(TRAIN_ACC, self.train_acc)
+        self.log(TRAIN_LR, self.trainer.optimizers[0].param_groups[0]["lr"], sync_dist=True)
 
     # Evaluation as training: each step only updates the metrics, and the epoch's values
     # are logged once, at its end.
@@ -174,14 +177,14 @@ class ImageClassifier(LightningModule):
         return {PREDICTED: preds}  # for callbacks such as EvaluationImages
 
     def on_validation_epoch_end(self) -> None:
-        self.log("val/loss", self.val_loss, prog_bar=True)
-        self.log("val/acc", self.val_acc, prog_bar=True)
+        self.log(VAL_LOSS, self.val_loss, prog_bar=True)
+        self.log(VAL_ACC, self.val_acc, prog_bar=True)
         if self.trainer.sanity_checking:
             return
         # compute() keeps its result until the next update, so Lightning's own compute of
         # the logged val/acc reuses this one.
         self.val_acc_best.update(self.val_acc.compute())
-        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True)
+        self.log(VAL_ACC_BEST, self.val_acc_best.compute(), sync_dist=True)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         loss, preds, targets = self.model_step(batch)
@@ -190,8 +193,8 @@ class ImageClassifier(LightningModule):
         return {PREDICTED: preds}
 
     def on_test_epoch_end(self) -> None:
-        self.log("test/loss", self.test_loss)
-        self.log("test/acc", self.test_acc)
+        self.log(TEST_LOSS, self.test_loss)
+        self.log(TEST_ACC, self.test_acc)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         """Class index and probabilities for each image of a predict batch

@@ -3,14 +3,11 @@ and sources that are hostile (gzip bombs, endless downloads, redirects) or a dis
 full."""
 
 import gzip
-import json
 import multiprocessing
 import os
 import re
-import shutil
 import signal
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -21,8 +18,9 @@ from fashion_lit.data.acquire import DEFAULT_SOURCES, SOURCES_ENV, default_sourc
 from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.facts import DEBIAN_DIR, UPSTREAM_MIRRORS
 from fashion_lit.data.verify import sha256_of
-from tests.http_mirror import MirrorServer
-from tests.processes import run_from_repo, run_on_tmpfs
+from fashion_lit.io.fetch import DOWNLOAD_TIMEOUT_ENV
+from tests.helpers.full_disk import acquire_with_little_room
+from tests.helpers.http_mirror import MirrorServer
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 CHUNK = 1 << 20  # what acquisition reads at a time
@@ -41,7 +39,7 @@ def start_acquire(data_dir: Path, source: str, checksums: Path) -> multiprocessi
     Forked, so that it starts at once instead of importing torch again.
     """
     process = multiprocessing.get_context("fork").Process(
-        target=acquire, args=(data_dir, [source]), kwargs={"checksums": checksums, "timeout": 10}
+        target=acquire, args=(data_dir, [source]), kwargs={"checksums": checksums}
     )
     process.start()
     return process
@@ -104,22 +102,22 @@ def test_an_http_mirror_is_a_source(tiny_mirror, tiny_checksums, tmp_path):
     assert sorted(server.requests) == sorted(f.archive for f in load_checksums(tiny_checksums))
 
 
-@pytest.mark.parametrize("fault", ["404", "500", "close", "short"])
+@pytest.mark.parametrize(
+    ("fault", "attempts"), [("404", 1), ("500", 3), ("close", 3), ("short", 3)]
+)
 def test_a_failing_http_mirror_gives_way_to_the_next_source(
-    fault, tiny_mirror, tiny_checksums, tmp_path, capsys
+    fault, attempts, tiny_mirror, tiny_checksums, tmp_path, capsys
 ):
-    with MirrorServer(tiny_mirror, fault=fault) as server:
-        raw = acquire(
-            tmp_path / "data", [server.url, tiny_mirror], checksums=tiny_checksums, retries=0
-        )
+    with MirrorServer(tiny_mirror, faults=[fault] * attempts) as server:
+        raw = acquire(tmp_path / "data", [server.url, tiny_mirror], checksums=tiny_checksums)
     assert_verified(raw, tiny_checksums)
-    assert server.requests
-    assert f"from {tiny_mirror}" in capsys.readouterr().err
+    assert server.requests[:attempts] == [f"{TRAIN_IMAGES}.gz"] * attempts
+    assert f"{TRAIN_IMAGES}: verified, from {tiny_mirror}" in capsys.readouterr().err
 
 
 def test_a_transient_http_failure_is_retried(tiny_mirror, tiny_checksums, tmp_path, capsys):
     with MirrorServer(tiny_mirror, faults=["500", "short"]) as server:
-        raw = acquire(tmp_path / "data", [server.url], checksums=tiny_checksums, retries=2)
+        raw = acquire(tmp_path / "data", [server.url], checksums=tiny_checksums)
     assert_verified(raw, tiny_checksums)
     assert len(server.requests) == 4 + 2
 
@@ -128,7 +126,7 @@ def test_an_unreachable_mirror_fails_quickly_with_the_offline_message(tiny_check
     url = f"http://127.0.0.1:{unused_port()}/"
     started = time.monotonic()
     with pytest.raises(DataNotFoundError) as error:
-        acquire(tmp_path / "data", [url], checksums=tiny_checksums, timeout=2, retries=1)
+        acquire(tmp_path / "data", [url], checksums=tiny_checksums)
     assert time.monotonic() - started < 10
     message = str(error.value)
     assert f"  - {url}: unreachable: " in message
@@ -136,15 +134,19 @@ def test_an_unreachable_mirror_fails_quickly_with_the_offline_message(tiny_check
     assert f"copy them into {raw_folder(tmp_path / 'data')}" in message
 
 
-def test_a_silent_mirror_times_out(tiny_checksums, tmp_path):
+def test_a_silent_mirror_times_out(tiny_checksums, tmp_path, monkeypatch):
+    monkeypatch.setenv(DOWNLOAD_TIMEOUT_ENV, "1")
     with socket.socket() as silent:  # accepts connections, never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
         started = time.monotonic()
-        with pytest.raises(DataNotFoundError, match="timed out"):
-            acquire(tmp_path / "data", [url], checksums=tiny_checksums, timeout=0.5, retries=0)
-    assert time.monotonic() - started < 10
+        with pytest.raises(
+            DataNotFoundError,
+            match=rf"unreachable: not done after 1 s \(\${DOWNLOAD_TIMEOUT_ENV}\)",
+        ):
+            acquire(tmp_path / "data", [url], checksums=tiny_checksums)
+    assert time.monotonic() - started < 5
 
 
 def test_download_false_never_touches_the_network(tiny_mirror, tiny_checksums, tmp_path):
@@ -238,7 +240,7 @@ def test_a_gzip_bomb_is_stopped_at_the_files_size_and_named(
         source = str(bomb_folder) if served_by == "folder" else server.url
         before = bytes_written()
         with pytest.raises(DataVerificationError) as error:
-            acquire(tmp_path / "data", [source], checksums=tiny_checksums, retries=0)
+            acquire(tmp_path / "data", [source], checksums=tiny_checksums)
         written = bytes_written() - before
     assert written <= expected.size + CHUNK  # not the 64 MiB it decompresses to
     location = (
@@ -275,11 +277,12 @@ def test_an_endless_download_without_content_length_is_stopped(tiny_checksums, t
     started = time.monotonic()
     with MirrorServer(tmp_path, fault="endless") as server:
         with pytest.raises(DataVerificationError) as error:
-            acquire(tmp_path / "data", [server.url], checksums=tiny_checksums, retries=0)
+            acquire(tmp_path / "data", [server.url], checksums=tiny_checksums)
     assert time.monotonic() - started < 30
     assert (
-        f"{server.url}{TRAIN_IMAGES}.gz goes on past {expected.size + CHUNK} bytes, more than "
-        f"{TRAIN_IMAGES}.gz can be: reading stopped there." in str(error.value)
+        f"Cannot download {server.url}{TRAIN_IMAGES}.gz: it goes on past "
+        f"{expected.size + CHUNK} bytes, more than it can be: reading stopped there."
+        in str(error.value)
     )
     assert len(server.requests) == 4  # rejected, not retried
 
@@ -288,7 +291,7 @@ def test_an_endless_download_without_content_length_is_stopped(tiny_checksums, t
 def test_a_redirect_to_anything_but_http_is_refused(target, tiny_checksums, tmp_path):
     with MirrorServer(tmp_path, fault=f"redirect:{target}") as server:
         with pytest.raises(DataNotFoundError) as error:
-            acquire(tmp_path / "data", [server.url], checksums=tiny_checksums, retries=2)
+            acquire(tmp_path / "data", [server.url], checksums=tiny_checksums)
     assert (
         f"{TRAIN_IMAGES}: refused: redirected to {target}{TRAIN_IMAGES}.gz?moved; only "
         "http:// and https:// redirects are followed" in str(error.value)
@@ -302,37 +305,6 @@ def test_an_http_redirect_is_followed(tiny_mirror, tiny_checksums, tmp_path):
         raw = acquire(tmp_path / "data", [server.url], checksums=tiny_checksums)
     assert_verified(raw, tiny_checksums)
     assert len(server.requests) == 8
-
-
-#: Acquires into argv[1] from the sources argv[2:-1] with the manifest argv[-1], in a
-#: process of its own, and prints the outcome and what was left in the raw folder.
-ACQUIRE_AND_REPORT = """
-import json, os, sys
-from fashion_lit.data.acquire import acquire, raw_folder
-data, sources, checksums = sys.argv[1], sys.argv[2:-1], sys.argv[-1]
-try:
-    acquire(data, sources, checksums=checksums, retries=2)
-    outcome = {"error": None}
-except Exception as error:
-    outcome = {"error": type(error).__name__, "message": str(error)}
-print(json.dumps({**outcome, "left": sorted(os.listdir(raw_folder(data)))}))
-"""
-DISK_ROOM = 256 * 1024  # room for the label files, not for the 490 kB of training images
-
-
-def acquire_with_little_room(room: str, disk: Path, arguments: list[str]) -> dict:
-    """Run ACQUIRE_AND_REPORT on a full disk: a tmpfs of DISK_ROOM bytes mounted on
-    ``disk``, or a limit on the size of the files the process may write (``prlimit
-    --fsize``, which makes larger writes fail with EFBIG)."""
-    child = [sys.executable, "-c", ACQUIRE_AND_REPORT, str(disk / "data"), *arguments]
-    if room == "tmpfs":
-        done = run_on_tmpfs(disk, f"size={DISK_ROOM}", child)
-    else:
-        if not shutil.which("prlimit"):
-            pytest.skip("prlimit is not installed")
-        done = run_from_repo(["prlimit", f"--fsize={DISK_ROOM}", *child])
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
 
 
 @pytest.mark.parametrize(

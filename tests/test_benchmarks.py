@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from fashion_lit.data import acquire
-from tests.conftest import REPO, TINY_TEST, TINY_VAL, tiny_images
+from tests.helpers.paths import REPO
+from tests.helpers.tiny_data import TINY_TEST, TINY_VAL, tiny_images
 
 BENCHMARKS = REPO / "benchmarks"
 

@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from fashion_lit.checkpoints import ForbiddenHyperparameterError, hyperparameters_to_take
-from tests.conftest import REPO, expect_cli_error, tiny_options, trained_checkpoint
+from tests.helpers.checkpoints import trained_checkpoint
+from tests.helpers.cli import expect_cli_error
+from tests.helpers.paths import REPO
+from tests.helpers.tiny_data import tiny_options
 
 
 @pytest.fixture(scope="module")

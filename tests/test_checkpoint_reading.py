@@ -22,20 +22,10 @@ from fashion_lit.checkpoints import (
 )
 from fashion_lit.checkpoints.saving import AtomicCheckpointIO
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import expect_cli_error, trained_checkpoint
+from tests.helpers.checkpoints import CODE, CreatesAFile, trained_checkpoint
+from tests.helpers.cli import expect_cli_error
 
 CORRUPT = "is corrupted or truncated, or not a checkpoint at all"
-CODE = "refused: it would run code when loaded"
-
-
-class CreatesAFile:
-    """Unpickling this would create ``path``: what a poisoned checkpoint does."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return open, (str(self.path), "w")
 
 
 @pytest.fixture(scope="module")

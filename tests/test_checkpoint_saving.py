@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from fashion_lit.checkpoints import AtomicCheckpointIO, atomic_torch_save, read
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 # Writes half of the new checkpoint, announces it, and waits to be killed.
 KILLED_MID_WRITE = """

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from fashion_lit.checkpoints import named_run
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import expect_cli_error, trained_checkpoint
-from tests.http_mirror import MirrorServer
-from tests.test_checkpoint_reading import CODE, CreatesAFile
+from fashion_lit.runs import named_run
+from tests.helpers.checkpoints import CODE, CreatesAFile, trained_checkpoint
+from tests.helpers.cli import expect_cli_error
+from tests.helpers.http_mirror import MirrorServer
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import pytest
 import torch
 import yaml
 
-from fashion_lit.checkpoints import resolve_best
-from tests.conftest import REPO, expect_cli_error
+from fashion_lit.runs import best_checkpoint
+from tests.helpers.cli import expect_cli_error
+from tests.helpers.paths import REPO
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -162,7 +163,7 @@ def test_last_alias_names_the_run_folder_when_it_has_no_last_checkpoint(run_cli,
 def test_best_is_found_without_last_checkpoint_when_only_one_is_kept(run_cli, tiny_args):
     fit = run_cli("fit", *tiny_args, "--trainer.max_epochs=1", "--checkpoint.save_last=false")
     assert (
-        resolve_best(run_folder(0)).resolve()
+        best_checkpoint(run_folder(0)).resolve()
         == Path(fit.trainer.checkpoint_callback.best_model_path).resolve()
     )
 
@@ -237,7 +238,8 @@ def test_the_installed_console_script_lists_the_subcommands():
         timeout=120,
     )
     assert result.returncode == 0
-    assert "{fit,validate,test,predict}" in result.stdout and "export" in result.stdout
+    for command in ("fit", "validate", "test", "predict", "export", "serve", "tune"):
+        assert f"\n  {command} " in result.stdout
 
 
 def test_the_progress_bar_shows_the_step_loss_when_it_redraws(run_cli, tiny_args, capsys):

@@ -9,18 +9,8 @@ from torch import nn
 
 from fashion_lit.cuda_graph import CudaGraphUnsupportedError, GraphedTrainingStep
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import expect_cli_error
-
-
-def batches(count: int, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    generator = torch.Generator().manual_seed(seed)
-    return [
-        (
-            torch.rand(16, 1, 28, 28, generator=generator),
-            torch.randint(0, 10, (16,), generator=generator),
-        )
-        for _ in range(count)
-    ]
+from tests.helpers.batches import batches
+from tests.helpers.cli import expect_cli_error
 
 
 def train(optimizer_options: dict, schedule: bool, label_smoothing: float, graphed: bool):

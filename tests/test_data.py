@@ -10,7 +10,7 @@ from fashion_lit.batches import IMAGE, INDEX, TARGET
 from fashion_lit.data import CLASSES, DataNotFoundError, FashionMNISTDataModule
 from fashion_lit.data.acquire import raw_folder
 from fashion_lit.data.facts import FILES, MNIST_GZ_MD5, UPSTREAM_MIRRORS
-from tests.conftest import TINY_TEST, TINY_TRAIN, TINY_VAL
+from tests.helpers.tiny_data import TINY_TEST, TINY_TRAIN, TINY_VAL
 
 
 @pytest.fixture

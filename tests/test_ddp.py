@@ -13,19 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TINY_TEST, TINY_VAL, tiny_options
-from tests.test_tensorboard import read_events
+from tests.helpers.ddp import PROCESSES, on_two_processes
+from tests.helpers.paths import REPO
+from tests.helpers.tensorboard import read_events
+from tests.helpers.tiny_data import TINY_TEST, TINY_VAL, tiny_options
 
-PROCESSES = 2
 TIMEOUT_S = 180
-
-
-def on_two_processes(args: list[str]) -> list[str]:
-    """``args`` with DDP on two CPU processes instead of one device."""
-    return [a for a in args if not a.startswith("--trainer.devices=")] + [
-        "--trainer.strategy=ddp",
-        f"--trainer.devices={PROCESSES}",
-    ]
 
 
 def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:

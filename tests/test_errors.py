@@ -8,7 +8,7 @@ import yaml
 
 from fashion_lit.checkpoints import ArchitectureMismatchError, check_state_dict_fits
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import expect_cli_error
+from tests.helpers.cli import expect_cli_error
 
 LAST = Path("lightning_logs") / "version_0" / "checkpoints" / "last.ckpt"
 

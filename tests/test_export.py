@@ -9,9 +9,9 @@ import torch
 
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import expect_cli_error
-from tests.test_weights import other_architecture_state_dict
-from tests.tutorial import TutorialNeuralNetwork
+from tests.helpers.checkpoints import other_architecture_state_dict
+from tests.helpers.cli import expect_cli_error
+from tests.helpers.tutorial import TutorialNeuralNetwork
 
 # Runs in a fresh interpreter in which importing fashion_lit fails.
 STANDALONE = """
@@ -60,10 +60,10 @@ def test_exported_program_runs_without_fashion_lit(run_cli, model_pth):
 def test_existing_files_are_kept_unless_overwrite_is_given(run_cli, model_pth, capsys):
     Path("model.pth").write_bytes(b"the user's own model")
     err = expect_cli_error(run_cli, capsys, "export", f"--ckpt_path={model_pth}")
-    assert "model.pth already exists; pass --overwrite" in err
+    assert "model.pth already exists; pass --overwrite true" in err
     assert Path("model.pth").read_bytes() == b"the user's own model"
     assert not Path("model.pt2").exists()
-    run_cli("export", f"--ckpt_path={model_pth}", "--overwrite")
+    run_cli("export", f"--ckpt_path={model_pth}", "--overwrite=true")
     assert torch.load("model.pth").keys() == NeuralNetwork().state_dict().keys()
     assert Path("model.pt2").is_file()
 
@@ -85,7 +85,12 @@ def test_an_output_dir_that_cannot_be_written_is_refused_before_any_work(
 def test_both_files_are_written_or_neither(run_cli, model_pth, capsys):
     Path("out/model.pt2").mkdir(parents=True)  # a folder where model.pt2 must go
     err = expect_cli_error(
-        run_cli, capsys, "export", f"--ckpt_path={model_pth}", "--output_dir=out", "--overwrite"
+        run_cli,
+        capsys,
+        "export",
+        f"--ckpt_path={model_pth}",
+        "--output_dir=out",
+        "--overwrite=true",
     )
     assert "out/model.pt2 is a folder" in err
     assert not Path("out/model.pth").exists()
@@ -113,7 +118,7 @@ def test_truncated_checkpoint_is_not_exported(run_cli, model_pth, capsys):
 def test_main_help_mentions_export(run_cli, capsys):
     with pytest.raises(SystemExit):
         run_cli("--help")
-    assert "python -m fashion_lit export --help" in capsys.readouterr().out
+    assert "\n  export    write a checkpoint's network" in capsys.readouterr().out
 
 
 def test_export_help_names_its_options(run_cli, capsys):

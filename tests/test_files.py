@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from fashion_lit.files import OutputError, check_writable, replaced_atomically
-from tests.processes import run_on_tmpfs
+from fashion_lit.io.files import OutputError, check_writable, replaced_atomically
+from tests.helpers.processes import run_on_tmpfs
 
 
 def test_a_finished_writer_replaces_the_file(tmp_path):
@@ -61,7 +61,7 @@ def test_an_output_that_cannot_be_written_is_named(tmp_path):
 def test_an_output_on_a_read_only_file_system_is_named(tmp_path):
     check = (
         "import sys\n"
-        "from fashion_lit.files import OutputError, check_writable\n"
+        "from fashion_lit.io.files import OutputError, check_writable\n"
         "try:\n"
         "    check_writable(sys.argv[1], '--prediction.output')\n"
         "except OutputError as error:\n"

@@ -14,7 +14,7 @@ from torch import nn
 from fashion_lit.checkpoints import read
 from fashion_lit.cuda_graph import GraphedTrainingStep
 from fashion_lit.network import NeuralNetwork
-from tests.test_cuda_graph import batches
+from tests.helpers.batches import batches
 
 ACCELERATOR = os.environ.get("FASHION_LIT_TEST_ACCELERATOR", "cuda")
 

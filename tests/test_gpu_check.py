@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")

@@ -22,9 +22,9 @@ from fashion_lit.images import (
     load_image,
     to_fashion_mnist,
 )
-from tests.conftest import tiny_images
-from tests.picture_fuzz import SECONDS_PER_PICTURE, damaged_pictures, declaring, encoded
-from tests.processes import run_from_repo
+from tests.helpers.picture_fuzz import SECONDS_PER_PICTURE, damaged_pictures, declaring, encoded
+from tests.helpers.processes import run_from_repo
+from tests.helpers.tiny_data import tiny_images
 
 
 @pytest.fixture(scope="module")
@@ -314,7 +314,7 @@ def test_a_large_picture_is_reduced_before_it_is_converted(picture, tmp_path):
 
 
 def test_damaged_pictures_are_converted_or_refused_plainly_quickly_and_in_bounded_memory():
-    done = run_from_repo([sys.executable, "-m", "tests.picture_fuzz"])
+    done = run_from_repo([sys.executable, "-m", "tests.helpers.picture_fuzz"])
     results = [json.loads(line) for line in done.stdout.splitlines()]
     names = [name for name, _ in damaged_pictures()]
     assert done.returncode == 0, f"stopped at {names[len(results)]}: {done.stderr[-3000:]}"

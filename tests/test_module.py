@@ -8,7 +8,8 @@ from fashion_lit.batches import CLASS_INDEX, IMAGE, INDEX, PATH, PROBABILITIES, 
 from fashion_lit.data import FashionMNISTDataModule
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import TINY_VAL, quiet_trainer
+from tests.helpers.cli import quiet_trainer
+from tests.helpers.tiny_data import TINY_VAL
 
 
 def labelled_loader(count: int = 64) -> DataLoader:

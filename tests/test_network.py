@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from fashion_lit.network import NeuralNetwork
-from tests.tutorial import TutorialNeuralNetwork
+from tests.helpers.tutorial import TutorialNeuralNetwork
 
 
 def test_layers_are_the_tutorials():

@@ -9,13 +9,14 @@ import torch
 from lightning.pytorch import Callback
 from PIL import Image, ImageOps
 
+from fashion_lit.callbacks.prediction_writer import PredictionWriter, in_input_order, write_rows
 from fashion_lit.data import CLASSES, FashionMNISTDataModule
-from fashion_lit.files import OutputError
+from fashion_lit.io.files import OutputError
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from fashion_lit.prediction import PredictionWriter, in_input_order, write_rows
-from tests.conftest import TINY_TEST, expect_cli_error, quiet_trainer, tiny_images
-from tests.picture_fuzz import declaring, encoded
+from tests.helpers.cli import expect_cli_error, quiet_trainer
+from tests.helpers.picture_fuzz import declaring, encoded
+from tests.helpers.tiny_data import TINY_TEST, tiny_images
 
 HEADER = [
     "index",

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import REPO
-from tests.serve_helpers import ANKLE_BOOT, Server
+from tests.helpers.paths import REPO
+from tests.helpers.serve import ANKLE_BOOT, Server
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,8 @@ import torch
 from fashion_lit.data import FashionMNISTDataModule
 from fashion_lit.data.resident import EpochSampler, ResidentBatches
 from fashion_lit.module import ImageClassifier
-from tests.conftest import TINY_TRAIN, TINY_VAL, quiet_trainer
+from tests.helpers.cli import quiet_trainer
+from tests.helpers.tiny_data import TINY_TRAIN, TINY_VAL
 
 
 def datamodule(data_dir, resident: bool, shuffle: bool) -> FashionMNISTDataModule:

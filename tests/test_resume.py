@@ -8,16 +8,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from fashion_lit.checkpoints import read, resolve_best
-from tests.conftest import REPO, TINY_TRAIN, TINY_VAL
+from fashion_lit.checkpoints import read
+from fashion_lit.runs import best_checkpoint
+from tests.helpers.callbacks import SignalAtBatch, WaitForSignalAtBatch
+from tests.helpers.paths import REPO
+from tests.helpers.tiny_data import TINY_TRAIN, TINY_VAL
 
 BATCHES_PER_EPOCH = (TINY_TRAIN - TINY_VAL) // 32
 # TensorBoard steps of the validation scalars of a two-epoch run.
@@ -25,43 +26,9 @@ EPOCH_END_STEPS = [BATCHES_PER_EPOCH - 1, 2 * BATCHES_PER_EPOCH - 1]
 VAL_CURVES = ("val/acc", "val/loss", "val/acc_best")
 
 
-class SignalAtBatch(Callback):
-    """Sends ``signum`` to this very process after batch ``batch`` of epoch ``epoch``."""
-
-    def __init__(self, signum: int, epoch: int, batch: int) -> None:
-        self.signum, self.epoch, self.batch = signum, epoch, batch
-
-    def on_train_batch_end(
-        self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int
-    ) -> None:
-        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
-            os.kill(os.getpid(), self.signum)
-
-
-class WaitForSignalAtBatch(Callback):
-    """Announces batch ``batch`` of epoch ``epoch`` on stdout and waits there for SIGTERM.
-
-    Makes "mid-epoch" certain for a signal sent from another process, whatever the speed
-    of the machine; the signal itself is handled by the code under test.
-    """
-
-    def __init__(self, epoch: int, batch: int, timeout: float = 60.0) -> None:
-        self.epoch, self.batch, self.timeout = epoch, batch, timeout
-
-    def on_train_batch_end(
-        self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int
-    ) -> None:
-        if (trainer.current_epoch, batch_idx) != (self.epoch, self.batch):
-            return
-        print("WAITING FOR SIGTERM", flush=True)
-        deadline = time.monotonic() + self.timeout
-        while not trainer.received_sigterm and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-
 def callback_option(cls: type, **init_args) -> str:
     args = ", ".join(f"{key}: {value}" for key, value in init_args.items())
-    callback = f"{{class_path: tests.test_resume.{cls.__name__}, init_args: {{{args}}}}}"
+    callback = f"{{class_path: {cls.__module__}.{cls.__qualname__}, init_args: {{{args}}}}}"
     return f"--trainer.callbacks=[{callback}]"
 
 
@@ -121,7 +88,7 @@ def test_ctrl_c_saves_last_after_the_batch_and_keeps_the_best(run_cli, tiny_args
     last = read(folder / "last.ckpt").contents
     assert last["epoch"] == 1 and last["global_step"] == BATCHES_PER_EPOCH + stop_at + 1
     best = [path for path in folder.glob("*.ckpt") if path.name != "last.ckpt"]
-    assert [path.name for path in best] == [resolve_best(run_folder(0)).name]
+    assert [path.name for path in best] == [best_checkpoint(run_folder(0)).name]
     assert read(best[0]).contents["global_step"] == BATCHES_PER_EPOCH
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 SCRIPT = REPO / "benchmarks" / "seeds.py"
 

@@ -26,7 +26,7 @@ from playwright.sync_api import Page
 
 from fashion_lit.checkpoints import load_network
 from fashion_lit.images import decode_image
-from tests.serve_helpers import ANKLE_BOOT, Server, debian_chromium, untrained_model
+from tests.helpers.serve import ANKLE_BOOT, Server, debian_chromium, untrained_model
 
 
 @pytest.fixture(scope="module")

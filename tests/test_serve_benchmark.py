@@ -19,7 +19,7 @@ from fashion_lit.checkpoints import load_network
 from fashion_lit.images import decode_image
 from fashion_lit.serve.inputs import Images
 from fashion_lit.serve.predictions import answer
-from tests.serve_helpers import ANKLE_BOOT, untrained_model
+from tests.helpers.serve import ANKLE_BOOT, untrained_model
 
 BOOT = decode_image(ANKLE_BOOT.read_bytes(), ANKLE_BOOT.name)[None].numpy()
 

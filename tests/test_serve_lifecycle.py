@@ -5,12 +5,14 @@ import os
 import signal
 import socket
 import time
+from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
-from tests.conftest import expect_cli_error
-from tests.serve_helpers import ANKLE_BOOT, Server, untrained_model
+from tests.helpers.cli import expect_cli_error
+from tests.helpers.serve import ANKLE_BOOT, Server, untrained_model
 
 
 def error_line(stderr: str) -> str:
@@ -121,3 +123,15 @@ def test_stopping_finishes_the_request_in_flight_then_exits_0(tmp_path, stop, pr
         assert len(server.processes) > processes  # the parent and its server processes
         assert psutil.wait_procs(server.processes, timeout=30)[1] == []  # none left running
         assert b"Server stopped." in server.log.read_bytes()
+
+
+def test_serve_with_a_runs_config_serves_the_best_checkpoint_of_that_run(
+    run_cli, tiny_args, workdir
+):
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1", "--trainer.logger.init_args.version=meant")
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")  # the most recent run, not meant
+    config = workdir / "lightning_logs" / "meant" / "config.yaml"
+    with Server("best", workdir, f"--config={config}", "--processes=1") as server:
+        about = httpx.get(f"{server.url}/info", timeout=10).json()
+    assert Path(about["run_dir"]).resolve() == config.parent.resolve()
+    assert Path(about["checkpoint"]).name.startswith("epoch00-val_acc")

@@ -16,8 +16,8 @@ from PIL import Image
 from torchvision.datasets import FashionMNIST
 
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import REPO
-from tests.serve_helpers import ANKLE_BOOT, Server, debian_chromium
+from tests.helpers.paths import REPO
+from tests.helpers.serve import ANKLE_BOOT, Server, debian_chromium
 
 pytestmark = pytest.mark.slow
 DATA = REPO / "data"

@@ -5,9 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
-UNINSTALLED = Path(__file__).parent / "uninstalled"
+UNINSTALLED = Path(__file__).parent / "helpers" / "uninstalled"
 
 
 def test_fit_writes_every_picture_without_torchvision_or_matplotlib(tiny_args, workdir):

@@ -9,25 +9,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
+
+from tests.helpers.tensorboard import hparams_session, read_events
 
 RUN = Path("lightning_logs") / "version_0"
-
-
-def read_events(run: Path) -> EventAccumulator:
-    events = EventAccumulator(str(run), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
-    events.Reload()
-    return events
-
-
-def hparams_session(events: EventAccumulator) -> plugin_data_pb2.HParamsPluginData:
-    content = events.PluginTagToContent("hparams")
-    sessions = [plugin_data_pb2.HParamsPluginData.FromString(c) for c in content.values()]
-    starts = [s for s in sessions if s.HasField("session_start_info")]
-    experiments = [s for s in sessions if s.HasField("experiment")]
-    assert starts and experiments
-    return starts[-1].session_start_info, experiments[-1].experiment
 
 
 @pytest.fixture

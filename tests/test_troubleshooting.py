@@ -25,12 +25,12 @@ from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.verify import CorruptFileError, check_content
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from tests import serve_helpers
-from tests.conftest import REPO, TINY_VAL
-from tests.http_mirror import MirrorServer
-from tests.test_acquire import acquire_with_little_room
-from tests.test_checkpoint_reading import CreatesAFile
-from tests.test_weights import other_architecture_state_dict
+from tests.helpers import serve
+from tests.helpers.checkpoints import CreatesAFile, other_architecture_state_dict
+from tests.helpers.full_disk import acquire_with_little_room
+from tests.helpers.http_mirror import MirrorServer
+from tests.helpers.paths import REPO
+from tests.helpers.tiny_data import TINY_VAL
 
 README = REPO / "README.md"
 PLACEHOLDERS = re.compile(r"…|<key>|\b(?:X|N|K|URL)\b")
@@ -165,14 +165,14 @@ def gzip_bomb(run: Run) -> str:
 def endless_download(run: Run) -> str:
     with MirrorServer(run.folder, fault="endless") as server:
         with pytest.raises(Exception) as error:
-            acquire("data", [server.url], checksums=run.checksums, retries=0)
+            acquire("data", [server.url], checksums=run.checksums)
     return str(error.value)
 
 
 def redirected(run: Run) -> str:
     with MirrorServer(run.folder, fault="redirect:ftp://127.0.0.1/mirror/") as server:
         with pytest.raises(Exception) as error:
-            acquire("data", [server.url], checksums=run.checksums, retries=0)
+            acquire("data", [server.url], checksums=run.checksums)
     return str(error.value)
 
 
@@ -224,8 +224,8 @@ def port_in_use(run: Run) -> str:
 
 def browser_missing(run: Run) -> str:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(serve_helpers, "CHROMIUM", str(run.folder / "chromium"))
-        with pytest.raises(pytest.fail.Exception) as failure, serve_helpers.debian_chromium():
+        patch.setattr(serve, "CHROMIUM", str(run.folder / "chromium"))
+        with pytest.raises(pytest.fail.Exception) as failure, serve.debian_chromium():
             pass
     return str(failure.value).replace(str(run.folder / "chromium"), "/usr/bin/chromium")
 

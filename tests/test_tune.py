@@ -5,8 +5,6 @@ folders, its study and best config are on disk, its pruned trials stopped where 
 pruner said, and ``fit --config best.yaml`` trains the best trial again, exactly.
 """
 
-import contextlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,14 +12,14 @@ import optuna
 import pytest
 import torch
 import yaml
-from optuna.pruners import BasePruner
 from optuna.trial import FrozenTrial, TrialState
 
 from fashion_lit.checkpoints import read
-from fashion_lit.cli import cli_main
 from fashion_lit.tune.study import default_storage
-from tests.conftest import REPO, tiny_options
-from tests.test_tensorboard import hparams_session, read_events
+from tests.helpers.paths import REPO
+from tests.helpers.tensorboard import hparams_session, read_events
+from tests.helpers.tiny_data import tiny_options
+from tests.helpers.tune import PruneOddTrials, run_tune
 
 TRIALS = 4
 SEARCH = """\
@@ -29,15 +27,8 @@ params:
   model.optimizer.init_args.lr: {type: float, low: 0.003, high: 0.05, log: true}
   data.batch_size: {type: categorical, choices: [16, 32]}
 sampler: {class_path: optuna.samplers.TPESampler, init_args: {seed: 0}}
-pruner: {class_path: tests.test_tune.PruneOddTrials}
 """
-
-
-class PruneOddTrials(BasePruner):
-    """Prunes the trials with an odd number at their first report: a verdict known ahead."""
-
-    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        return trial.number % 2 == 1
+SEARCH += f"pruner: {{class_path: {PruneOddTrials.__module__}.{PruneOddTrials.__qualname__}}}\n"
 
 
 @dataclass(frozen=True)
@@ -53,17 +44,6 @@ class Searched:
     def trials(self) -> list[FrozenTrial]:
         study = optuna.load_study(study_name="search", storage=default_storage(self.study_dir))
         return study.get_trials()
-
-
-def run_tune(folder: Path, *args: str) -> str:
-    """``python -m fashion_lit tune ARGS`` in ``folder``, in-process; its output."""
-    output = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(output):
-        patch.chdir(folder)
-        # The trials are processes of their own: they import the search file's test pruner.
-        patch.setenv("PYTHONPATH", str(REPO))
-        cli_main(["tune", *args])
-    return output.getvalue()
 
 
 @pytest.fixture(scope="module")

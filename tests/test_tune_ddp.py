@@ -6,10 +6,10 @@ import optuna
 from optuna.trial import TrialState
 
 from fashion_lit.tune.study import default_storage
-from tests.conftest import REPO
-from tests.test_ddp import on_two_processes
-from tests.test_tensorboard import read_events
-from tests.test_tune import run_tune
+from tests.helpers.ddp import on_two_processes
+from tests.helpers.paths import REPO
+from tests.helpers.tensorboard import read_events
+from tests.helpers.tune import run_tune
 
 STUDY_DIR = Path("lightning_logs") / "search"
 # Below any accuracy: every trial is pruned at its first report.

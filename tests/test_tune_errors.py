@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from fashion_lit.tune.space import as_options, read_search_space
-from tests.conftest import REPO, expect_cli_error
+from tests.helpers.cli import expect_cli_error
+from tests.helpers.paths import REPO
 
 QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
 TUNED = str(REPO / "configs" / "tuned.yaml")

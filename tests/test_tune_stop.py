@@ -16,38 +16,17 @@ from pathlib import Path
 
 import optuna
 import pytest
-from lightning.pytorch import Callback, LightningModule, Trainer
 from optuna.trial import TrialState
 
 from fashion_lit.checkpoints import read
 from fashion_lit.tune.study import default_storage
-from tests.conftest import REPO, TINY_TRAIN, TINY_VAL
-from tests.test_resume import WaitForSignalAtBatch
-from tests.test_tune import run_tune
+from tests.helpers.callbacks import KillTuneAtBatch, WaitForSignalAtBatch
+from tests.helpers.paths import REPO
+from tests.helpers.tiny_data import TINY_TRAIN, TINY_VAL
+from tests.helpers.tune import run_tune
 
 STUDY_DIR = Path("lightning_logs") / "search"
 BATCHES_PER_EPOCH = (TINY_TRAIN - TINY_VAL) // 32
-
-
-class KillTuneAtBatch(Callback):
-    """In trial ``trial``, sends SIGKILL to the ``tune`` process after batch ``batch``.
-
-    It then waits until that process is gone, so the trial notices it at this very batch.
-    """
-
-    def __init__(self, trial: int, batch: int) -> None:
-        self.trial, self.batch = trial, batch
-
-    def on_train_batch_end(
-        self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int
-    ) -> None:
-        if trainer.logger.version != f"trial_{self.trial}" or batch_idx != self.batch:
-            return
-        tune = os.getppid()
-        os.kill(tune, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while os.getppid() == tune and time.monotonic() < deadline:
-            time.sleep(0.01)
 
 
 def added_callback(cls: type, **init_args) -> str:

@@ -19,7 +19,7 @@ from fashion_lit.data import verify as verify_module
 from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.facts import DEBIAN_DIR, FILES, MNIST_PIXEL_MEAN
 from fashion_lit.data.verify import VerdictRecord, is_mnist, sha256_of
-from tests.conftest import write_idx
+from tests.helpers.tiny_data import write_idx
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 

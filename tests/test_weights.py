@@ -10,11 +10,13 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
-from fashion_lit.checkpoints import CheckpointError, UnsafeCheckpointError, load_weights, read
+from fashion_lit.checkpoints import CheckpointError, UnsafeCheckpointError, load_network, read
 from fashion_lit.module import ImageClassifier
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import TINY_TRAIN, expect_cli_error, tiny_images
-from tests.tutorial import TutorialNeuralNetwork, tutorial_accuracy
+from tests.helpers.checkpoints import other_architecture_state_dict
+from tests.helpers.cli import expect_cli_error
+from tests.helpers.tiny_data import TINY_TRAIN, tiny_images
+from tests.helpers.tutorial import TutorialNeuralNetwork, tutorial_accuracy
 
 
 def tutorial_model_pth(path: str = "model.pth") -> TutorialNeuralNetwork:
@@ -35,43 +37,26 @@ def tutorial_model_pth(path: str = "model.pth") -> TutorialNeuralNetwork:
     return model
 
 
-def other_architecture_state_dict() -> dict[str, torch.Tensor]:
-    net = nn.Sequential(
-        nn.Flatten(), nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    )
-    return {f"linear_relu_stack.{k.split('.', 1)[1]}": v for k, v in net.state_dict().items()}
-
-
-def test_tutorial_model_pth_loads_as_model_weights(tmp_path):
+def test_tutorial_model_pth_loads_as_the_network(tmp_path):
     tutorial = tutorial_model_pth(str(tmp_path / "model.pth"))
-    model = ImageClassifier(weights=str(tmp_path / "model.pth"))
+    net = load_network(tmp_path / "model.pth").net
     x = torch.rand(4, 1, 28, 28)
-    assert torch.equal(model(x), tutorial(x))
-    assert "weights" not in model.hparams  # a checkpoint must not depend on the file
+    assert torch.equal(net(x), tutorial(x))
 
 
-@pytest.mark.parametrize("option", ["--ckpt_path", "--model.weights"])
-def test_tutorial_model_pth_gives_the_tutorials_test_accuracy(run_cli, tiny_args, option):
+def test_tutorial_model_pth_gives_the_tutorials_test_accuracy(run_cli, tiny_args):
     tutorial = tutorial_model_pth()
-    tested = run_cli("test", *tiny_args, f"{option}=model.pth")
+    tested = run_cli("test", *tiny_args, "--ckpt_path=model.pth")
     test_data = FashionMNIST("data", train=False, transform=ToTensor())
     expected = tutorial_accuracy(DataLoader(test_data, batch_size=64), tutorial)
     assert 0.2 < expected < 1  # the brief training learned something, but not everything
     assert float(tested.trainer.callback_metrics["test/acc"]) == pytest.approx(expected, abs=1e-7)
 
 
-def test_state_dict_and_weights_together_are_refused(run_cli, tiny_args, capsys):
-    torch.save(NeuralNetwork().state_dict(), "model.pth")
-    err = expect_cli_error(
-        run_cli, capsys, "test", *tiny_args, "--ckpt_path=model.pth", "--model.weights=model.pth"
-    )
-    assert "--ckpt_path model.pth is a state_dict" in err and "give one of them" in err
-
-
 def test_state_dict_of_another_architecture_names_the_first_mismatching_key(tmp_path):
     torch.save(other_architecture_state_dict(), tmp_path / "other.pth")
     with pytest.raises(CheckpointError) as error:
-        load_weights(NeuralNetwork(), tmp_path / "other.pth")
+        read(tmp_path / "other.pth").check_fits(NeuralNetwork())
     assert "linear_relu_stack.0.weight is of shape (256, 784) in " in str(
         error.value
     ) and "other.pth but of shape (512, 784) in the model" in str(error.value)
@@ -95,7 +80,7 @@ def test_state_dict_with_missing_keys_names_the_first_one(tmp_path):
     with pytest.raises(
         CheckpointError, match=r"the model has linear_relu_stack\.4\.bias of shape \(10,\)"
     ):
-        load_weights(NeuralNetwork(), tmp_path / "partial.pth")
+        read(tmp_path / "partial.pth").check_fits(NeuralNetwork())
 
 
 def test_lightning_checkpoint_of_another_architecture_names_the_first_mismatching_key(
@@ -124,11 +109,6 @@ def test_truncated_checkpoint_is_reported_with_its_path(run_cli, tiny_args, caps
 def test_missing_checkpoint_is_named(run_cli, tiny_args, capsys):
     err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=nowhere.ckpt")
     assert "No checkpoint file nowhere.ckpt" in err
-
-
-def test_missing_weights_file_is_named(run_cli, tiny_args, capsys):
-    err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--model.weights=nowhere.pth")
-    assert "error: nowhere.pth: no such file" in err
 
 
 def test_pickled_whole_model_is_refused_as_code_without_running_it(tmp_path):

@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 from fashion_lit.checkpoints.errors import ForbiddenHyperparameterError
+from fashion_lit.module import ImageClassifier
+from fashion_lit.network import NeuralNetwork
 
 #: Keys with a plain value, and the type it must have.
 PLAIN_KEYS: dict[str, type] = {
@@ -34,7 +36,7 @@ PLAIN_KEYS: dict[str, type] = {
 }
 #: Lightning's own bookkeeping (the name of its instantiation function): never used.
 IGNORED_KEYS = ("_instantiator",)
-MODULE_CLASS = "fashion_lit.module.ImageClassifier"
+MODULE_CLASS = f"{ImageClassifier.__module__}.{ImageClassifier.__qualname__}"
 
 
 def _classes_in(module: Any, base: type) -> frozenset[str]:
@@ -49,7 +51,7 @@ def _classes_in(module: Any, base: type) -> frozenset[str]:
 CLASS_KEYS: dict[str, frozenset[str]] = {
     "optimizer": _classes_in(torch.optim, torch.optim.Optimizer),
     "lr_scheduler": _classes_in(torch.optim.lr_scheduler, torch.optim.lr_scheduler.LRScheduler),
-    "net": frozenset({"fashion_lit.network.NeuralNetwork"}),
+    "net": frozenset({f"{NeuralNetwork.__module__}.{NeuralNetwork.__qualname__}"}),
 }
 
 

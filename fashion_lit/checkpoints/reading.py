@@ -39,13 +39,13 @@ from fashion_lit.checkpoints.errors import (
     CorruptCheckpointError,
     UnsafeCheckpointError,
 )
-from fashion_lit.checkpoints.locate import RUNS_ROOT, resolve
+from fashion_lit.checkpoints.locate import resolve
+from fashion_lit.metrics import MONITOR
 from fashion_lit.network import NeuralNetwork
+from fashion_lit.runs import RUNS_ROOT, named_run, read_config_file, run_of, runs_root
 
 #: The LightningModule holds the network as ``self.net``.
 NET_PREFIX = "net."
-#: The metric the run's best checkpoint is chosen by.
-MONITOR = "val/acc"
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,6 @@ class Checkpoint:
         :mod:`fashion_lit.checkpoints.hyperparameters`)."""
         hparams = self.contents.get("hyper_parameters") if self.is_lightning else None
         return dict(hparams) if isinstance(hparams, Mapping) else {}
-
-    @property
-    def run_dir(self) -> Path | None:
-        """The run folder the file belongs to, if it sits in one's ``checkpoints/``."""
-        return self.path.parent.parent if self.path.parent.name == "checkpoints" else None
 
     @property
     def val_acc(self) -> float | None:
@@ -255,18 +250,11 @@ def _shape(value: Any) -> str:
 
 
 def load(
-    spec: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT, run: Path | None = None
+    spec: str | os.PathLike, root: str | os.PathLike = RUNS_ROOT, run: Path | None = None
 ) -> Checkpoint:
-    """Resolve ``spec`` (``best``, ``last`` of ``run`` or the most recent run, a path or a
-    URL) and read it."""
-    return read(resolve(spec, runs_root, run))
-
-
-def load_weights(net: nn.Module, path: str | os.PathLike) -> None:
-    """Load the network weights of a state_dict file (or a Lightning checkpoint) into ``net``."""
-    checkpoint = read(path)
-    checkpoint.check_fits(net)
-    net.load_state_dict(checkpoint.network_state_dict)
+    """Resolve ``spec`` (``best``, ``last`` of ``run`` or the most recent run under
+    ``root``, a path or a URL) and read it."""
+    return read(resolve(spec, root, run))
 
 
 @dataclass(frozen=True)
@@ -287,17 +275,18 @@ class LoadedNetwork:
     val_acc: float | None
 
 
-def load_network(
-    ckpt_path: str | os.PathLike, runs_root: str | os.PathLike = RUNS_ROOT, run: Path | None = None
-) -> LoadedNetwork:
+def load_network(ckpt_path: str | os.PathLike, config: str | None = None) -> LoadedNetwork:
     """The network of anything ``predict --ckpt_path`` accepts: ``best``, ``last``, a
     Lightning checkpoint, a URL, or a plain state_dict such as the tutorial's ``model.pth``.
 
-    For the commands that use the network alone (``export``, ``serve``).
+    For the commands that use the network alone (``export``, ``serve``). ``config`` is a
+    training config file: ``best`` and ``last`` then mean the run it names, or the most
+    recent run where its logger writes runs, as for ``test --config``.
     """
-    checkpoint = load(ckpt_path, runs_root, run)
+    contents = read_config_file(config)
+    checkpoint = load(ckpt_path, runs_root(contents), named_run(contents))
     net = NeuralNetwork()
     checkpoint.check_fits(net)
     net.load_state_dict(checkpoint.network_state_dict)
     net.eval()
-    return LoadedNetwork(net, checkpoint.path, checkpoint.run_dir, checkpoint.val_acc)
+    return LoadedNetwork(net, checkpoint.path, run_of(checkpoint.path), checkpoint.val_acc)

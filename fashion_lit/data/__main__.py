@@ -8,7 +8,7 @@ python -m fashion_lit.data --sources '[/srv/mirror, https://example.org/fashion/
 from jsonargparse import CLI
 
 from fashion_lit.data.acquire import DataNotFoundError, DataVerificationError, acquire
-from fashion_lit.files import OutputError
+from fashion_lit.io.files import OutputError
 
 
 def main(args: list[str] | None = None) -> None:

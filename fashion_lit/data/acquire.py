@@ -17,30 +17,23 @@ import gzip
 import hashlib
 import os
 import sys
-import time
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.client import HTTPException
+from functools import partial
 from pathlib import Path
-from urllib.error import HTTPError, URLError
+from typing import BinaryIO
 
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from fashion_lit.data.checksums import load_checksums
 from fashion_lit.data.facts import DEBIAN_DIR, FILES, UPSTREAM_MIRRORS, IdxFile
-from fashion_lit.data.sources import (
-    NotThere,
-    Opened,
-    RedirectRefused,
-    folder_of,
-    is_network,
-    open_file,
-)
+from fashion_lit.data.sources import NotThere, Opened, folder_of, is_network, read_file
 from fashion_lit.data.verify import CorruptFileError, VerdictRecord, check_content, check_shape
-from fashion_lit.files import NoSpaceError, human_size, replaced_atomically
+from fashion_lit.io.fetch import FetchError, TooLarge, Unreachable
+from fashion_lit.io.files import NoSpaceError, human_size, replaced_atomically
 
 #: Environment variable holding the sources to try, separated by commas.
 SOURCES_ENV = "FASHION_LIT_SOURCES"
@@ -119,8 +112,6 @@ def acquire(
     sources: Sequence[str | os.PathLike] | None = None,
     download: bool = True,
     checksums: str | os.PathLike | None = None,
-    timeout: float = 30.0,
-    retries: int = 2,
 ) -> Path:
     """Make sure the four verified files are in ``data_dir``'s raw folder; return it.
 
@@ -129,11 +120,10 @@ def acquire(
         sources: folders, ``file://`` or ``http(s)://`` mirrors, tried in order; by
             default ``$FASHION_LIT_SOURCES`` (comma-separated), else Debian's folder then
             torchvision's mirror.
-        download: whether http(s) sources may be used; ``False`` never touches the network.
+        download: whether http(s) sources may be used (:mod:`fashion_lit.io.fetch` reads
+            them); ``False`` never touches the network.
         checksums: a JSON manifest of the expected files (see
             :mod:`fashion_lit.data.checksums`); ``None`` means the real FashionMNIST.
-        timeout: seconds a network source may stay silent before it counts as failed.
-        retries: further attempts at a network source after a transient failure.
 
     Raises:
         DataNotFoundError: no source had some file; the message says where it looked.
@@ -146,7 +136,7 @@ def acquire(
         folder_of(source)  # rejects what is neither a folder nor a URL, before any work
     raw = raw_folder(data_dir)
     raw.mkdir(parents=True, exist_ok=True)
-    chain = _Chain(sources, download, timeout, retries)
+    chain = _Chain(sources, download)
     failures: dict[IdxFile, list[_Outcome]] = {}
     with _exclusive(raw):
         for leftover in raw.glob(".*.part"):  # from a killed acquisition; never trusted
@@ -193,8 +183,6 @@ class _Chain:
 
     sources: Sequence[str]
     download: bool
-    timeout: float
-    retries: int
     unreachable: dict[str, str] = field(default_factory=dict)
 
     def install(self, file: IdxFile, target: Path) -> tuple[str | None, list[_Outcome]]:
@@ -213,36 +201,29 @@ class _Chain:
             if source in self.unreachable:
                 outcomes.append(_Outcome(source, self.unreachable[source]))
                 continue
-            outcome = self._try(source, file, target, network)
+            outcome = self._try(source, file, target)
             if outcome is None:
                 return source, outcomes
             outcomes.append(outcome)
         return None, outcomes
 
-    def _try(self, source: str, file: IdxFile, target: Path, network: bool) -> _Outcome | None:
-        """One source, retried after a transient network failure; None on success."""
-        attempts = 1 + (self.retries if network else 0)
-        for attempt in range(attempts):
-            try:
-                with open_file(source, file, self.timeout) as opened:
-                    _install(opened, file, target)
-                return None
-            except NotThere as error:
-                return _Outcome(source, str(error))
-            except RedirectRefused as error:
-                return _Outcome(source, f"refused: {error}")
-            except CorruptFileError as error:
-                return _Outcome(source, "rejected", str(error))
-            except NoSpaceError:  # ours, not the source's: trying further cannot help
-                raise
-            except (OSError, HTTPException) as error:
-                failure = error
-                if attempt + 1 < attempts:
-                    time.sleep(0.5 * (attempt + 1))
-        if network and _is_unreachable(failure):
-            self.unreachable[source] = f"unreachable: {_describe(failure)}"
+    def _try(self, source: str, file: IdxFile, target: Path) -> _Outcome | None:
+        """One source; None on success, else what it gave."""
+        try:
+            install = partial(_install, file=file, target=target)
+            read_file(source, file, install, _most_read(file))
+            return None
+        except (CorruptFileError, TooLarge) as error:
+            return _Outcome(source, "rejected", str(error))
+        except Unreachable as error:
+            self.unreachable[source] = f"unreachable: {error.reason}"
             return _Outcome(source, self.unreachable[source])
-        return _Outcome(source, f"failed: {_describe(failure)}")
+        except FetchError as error:
+            return _Outcome(source, error.reason)
+        except NoSpaceError:  # ours, not the source's: trying further cannot help
+            raise
+        except (NotThere, OSError) as error:
+            return _Outcome(source, str(error))
 
 
 def _acquire_one(
@@ -276,21 +257,6 @@ def _acquire_one(
     if target.is_file():  # failed verification: never let torchvision read it
         os.replace(target, target.with_name(target.name + ".rejected"))
     return outcomes
-
-
-def _is_unreachable(error: BaseException) -> bool:
-    """A failure to reach the source at all, as opposed to an answer about one file."""
-    return isinstance(error, TimeoutError) or (
-        isinstance(error, URLError) and not isinstance(error, HTTPError)
-    )
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, HTTPError):
-        return f"HTTP {error.code} {error.reason}"
-    if isinstance(error, URLError):
-        return str(error.reason)
-    return str(error) or type(error).__name__
 
 
 def _install(opened: Opened, file: IdxFile, target: Path) -> None:
@@ -331,7 +297,7 @@ def _copy(opened: Opened, file: IdxFile, temporary: Path) -> tuple[str, str | No
         ) as bar,
         open(temporary, "wb") as out,
     ):
-        metered = _Metered(opened, bar, file)
+        metered = _Metered(opened.stream, bar)
         reader = gzip.GzipFile(fileobj=metered) if opened.compressed else metered
         try:
             while chunk := reader.read(_CHUNK):
@@ -351,32 +317,16 @@ def _copy(opened: Opened, file: IdxFile, temporary: Path) -> tuple[str, str | No
 
 
 class _Metered:
-    """A stream's reader that moves a progress bar, hashes what it reads (md5), notices a
-    transfer that ends before the size the source announced, and stops one that goes on
-    past the most that ``file`` can take (an endless download without a Content-Length)."""
+    """A stream's reader that moves a progress bar and hashes what it reads (md5)."""
 
-    def __init__(self, opened: Opened, bar: tqdm, file: IdxFile) -> None:
-        self.opened = opened
-        self.bar = bar
-        self.file = file
+    def __init__(self, stream: BinaryIO, bar: tqdm) -> None:
+        self.stream, self.bar = stream, bar
         self.md5 = hashlib.md5(usedforsecurity=False)
-        self.count = 0
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self.opened.stream.read(size)
-        if chunk:
-            self.md5.update(chunk)
-            self.count += len(chunk)
-            self.bar.update(len(chunk))
-            if self.count > _most_read(self.file):
-                raise CorruptFileError(
-                    f"{self.opened.location} goes on past {_most_read(self.file)} bytes, more "
-                    f"than {_stored_as(self.opened, self.file)} can be: reading stopped there."
-                )
-        elif size and self.opened.total is not None and self.count < self.opened.total:
-            raise ConnectionError(
-                f"the transfer stopped after {self.count} of {self.opened.total} bytes"
-            )
+        chunk = self.stream.read(size)
+        self.md5.update(chunk)
+        self.bar.update(len(chunk))
         return chunk
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fashion_lit.data.facts import FILES, IdxFile
 from fashion_lit.data.verify import read_shape, sha256_of
-from fashion_lit.files import replaced_atomically
+from fashion_lit.io.files import replaced_atomically
 
 NAMES = tuple(file.name for file in FILES)
 

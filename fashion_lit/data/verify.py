@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from fashion_lit.data.facts import MNIST_GZ_MD5, MNIST_LABEL_ENDS, MNIST_PIXEL_MEAN, IdxFile
-from fashion_lit.files import replaced_atomically
+from fashion_lit.io.files import replaced_atomically
 
 _UBYTE = 0x08  # the IDX type code of unsigned bytes
 _CHUNK = 1 << 20

@@ -1,6 +1,7 @@
 """``python -m fashion_lit serve``: the classifier as an HTTP service and a web page.
 
-    python -m fashion_lit serve --ckpt_path best      # then open http://127.0.0.1:8000
+    python -m fashion_lit serve --config configs/quickstart.yaml --ckpt_path best
+    # then open http://127.0.0.1:8000
 
 Serves the network of anything ``predict --ckpt_path`` accepts (``best``, ``last``, a
 ``.ckpt`` file, the tutorial's ``model.pth``) with FastAPI and uvicorn, in
@@ -35,7 +36,8 @@ from typing import Literal
 from jsonargparse import ArgumentParser
 from jsonargparse.typing import NonNegativeFloat, PositiveFloat, PositiveInt
 
-from fashion_lit.checkpoints import RUNS_ROOT, CheckpointError, load_network
+from fashion_lit.checkpoints import CheckpointError, load_network
+from fashion_lit.runs import ConfigFileError
 from fashion_lit.serve.app import Settings
 from fashion_lit.serve.processes import ServerProcessError, run_processes
 
@@ -49,9 +51,9 @@ class PortUnavailableError(OSError):
 
 def serve(
     ckpt_path: str = "best",
+    config: str | None = None,
     host: str = "127.0.0.1",
     port: PositiveInt = 8000,
-    runs_root: str = RUNS_ROOT,
     data_dir: str = "data",
     max_request_mb: PositiveFloat = 10.0,
     max_batch_size: PositiveInt = 32,
@@ -64,11 +66,13 @@ def serve(
     """Serve a checkpoint's network over HTTP until Ctrl-C or SIGTERM.
 
     Args:
-        ckpt_path: a checkpoint file, a state_dict such as the tutorial's model.pth, or
-            best/last of the most recent run under runs_root.
+        ckpt_path: best/last of the most recent run, a checkpoint file or URL, or a
+            state_dict such as the tutorial's model.pth.
+        config: the training config (e.g. configs/quickstart.yaml): best and last then
+            look for runs where its logger writes them, in the run it names if it names
+            one, as test does; otherwise in lightning_logs/.
         host: the address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (all).
         port: the port to listen on.
-        runs_root: where best and last look for runs.
         data_dir: the data folder whose FashionMNIST test images the page shows at random.
         max_request_mb: the largest request accepted, in megabytes (10^6 bytes).
         max_batch_size: the most images in one forward pass of the network.
@@ -79,7 +83,7 @@ def serve(
         log_level: uvicorn's log level.
         access_log: log every request (costs time under load).
     """
-    loaded = load_network(ckpt_path, runs_root)
+    loaded = load_network(ckpt_path, config)
     check_port(host, port)
     settings = Settings(
         ckpt_path=str(loaded.path),  # the server processes share this one's folder
@@ -125,7 +129,7 @@ def main(args: list[str] | None = None) -> None:
         serve(**config.as_dict())
     except CheckpointError as error:
         parser.error(f"--ckpt_path {config.ckpt_path}: {error}")
-    except PortUnavailableError as error:
+    except (ConfigFileError, PortUnavailableError) as error:
         parser.error(str(error))
     except ServerProcessError as error:
         sys.stderr.write(f"error: {error}\n")

@@ -22,7 +22,7 @@ import optuna
 from jsonargparse import ActionYesNo, ArgumentParser
 from jsonargparse.typing import PositiveFloat, PositiveInt
 
-from fashion_lit.checkpoints import RUNS_ROOT
+from fashion_lit.runs import RUNS_ROOT
 from fashion_lit.tune.fit_parser import FitParser
 from fashion_lit.tune.report import summary
 from fashion_lit.tune.runner import Search, TrialFailed, run_search

@@ -12,8 +12,9 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from fashion_lit.files import replaced_atomically
-from fashion_lit.tune.study import CONFIG, HOST, METRIC, RUN_DIR, SEED, STOPPED_BY, THREADS
+from fashion_lit.io.files import replaced_atomically
+from fashion_lit.metrics import MONITOR
+from fashion_lit.tune.study import CONFIG, HOST, RUN_DIR, SEED, STOPPED_BY, THREADS
 
 BEST_CONFIG = "best.yaml"
 
@@ -22,7 +23,7 @@ def trials_table(study: optuna.Study) -> str:
     """One row per trial: its state, value, epochs, parameters, seed, threads and time."""
     trials = study.get_trials(deepcopy=False)
     keys = list(dict.fromkeys(key for trial in trials for key in trial.params))
-    header = ["trial", "state", METRIC, "epochs", *short_names(keys), "seed", "threads", "time"]
+    header = ["trial", "state", MONITOR, "epochs", *short_names(keys), "seed", "threads", "time"]
     rows = [header]
     for trial in trials:
         rows.append(
@@ -58,7 +59,7 @@ def write_best_config(study: optuna.Study, study_dir: Path) -> Path | None:
     path = study_dir / BEST_CONFIG
     threads = best.user_attrs[THREADS]
     header = [
-        f"The best trial of study {study.study_name!r}: trial {best.number}, best {METRIC} "
+        f"The best trial of study {study.study_name!r}: trial {best.number}, best {MONITOR} "
         f"{best.value:.4f} over its epochs.",
         f"Its run folder: {best.user_attrs[RUN_DIR]} (on {best.user_attrs[HOST]}).",
         f"It ran with the seed below and {threads} torch thread{'s' if threads != 1 else ''}; "
@@ -78,7 +79,7 @@ def summary(study: optuna.Study, study_dir: Path) -> str:
         lines.append("No trial has completed yet.")
         return "\n".join(lines)
     lines.append(
-        f"Best: trial {best.number}, {METRIC} {best.value:.4f}, run folder "
+        f"Best: trial {best.number}, {MONITOR} {best.value:.4f}, run folder "
         f"{best.user_attrs[RUN_DIR]} (on {best.user_attrs[HOST]})."
     )
     path = write_best_config(study, study_dir)

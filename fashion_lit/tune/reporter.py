@@ -26,7 +26,8 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from optuna.pruners import BasePruner
 from optuna.trial import TrialState
 
-from fashion_lit.tune.study import METRIC, PRUNED_AT_EPOCH, open_storage, trial_id
+from fashion_lit.metrics import MONITOR
+from fashion_lit.tune.study import PRUNED_AT_EPOCH, open_storage, trial_id
 
 
 class TrialReporter(Callback):
@@ -85,10 +86,10 @@ class TrialReporter(Callback):
         epoch = trainer.current_epoch
         prune = False
         if self._trial is not None:
-            value = trainer.callback_metrics.get(METRIC)
+            value = trainer.callback_metrics.get(MONITOR)
             if value is None:
                 raise RuntimeError(
-                    f"{METRIC} was not logged in validation, so the trial has no value: "
+                    f"{MONITOR} was not logged in validation, so the trial has no value: "
                     "tune needs a validation set (data.val_size > 0)."
                 )
             self._trial.report(float(value), step=epoch)

@@ -43,13 +43,15 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
+from fashion_lit.metrics import MONITOR
+from fashion_lit.runs import logger_options
 from fashion_lit.tune.fit_parser import FitParser
 from fashion_lit.tune.report import format_value
+from fashion_lit.tune.reporter import TrialReporter
 from fashion_lit.tune.space import SearchSpace, as_options
 from fashion_lit.tune.study import (
     CONFIG,
     HOST,
-    METRIC,
     PRUNED_AT_EPOCH,
     RUN_DIR,
     SEED,
@@ -247,13 +249,13 @@ class SearchRun:
         if status == 0:
             record = stored_trial(search.study, number)
             if not record.intermediate_values:
-                raise TrialFailed(f"Trial {number} reported no {METRIC}; its log: {log}")
+                raise TrialFailed(f"Trial {number} reported no {MONITOR}; its log: {log}")
             if PRUNED_AT_EPOCH in record.user_attrs:
                 epoch = record.user_attrs[PRUNED_AT_EPOCH]
                 say(f"Trial {number} pruned after epoch {epoch} ({minutes}).")
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
             value = max(record.intermediate_values.values())
-            say(f"Trial {number} finished: best {METRIC} {value:.4f} ({minutes}).")
+            say(f"Trial {number} finished: best {MONITOR} {value:.4f} ({minutes}).")
             return value
         stop = stop_signal(status)
         if stop is None:
@@ -269,7 +271,7 @@ class SearchRun:
         """The trial's run folder, and its link to the study."""
         search = self.search
         reporter = {
-            "class_path": "fashion_lit.tune.reporter.TrialReporter",
+            "class_path": f"{TrialReporter.__module__}.{TrialReporter.__qualname__}",
             "init_args": {
                 "storage": search.storage,
                 "study_name": search.study.study_name,
@@ -278,13 +280,7 @@ class SearchRun:
             },
         }
         return [
-            *as_options(
-                {
-                    "trainer.logger.init_args.save_dir": str(search.study_dir.parent),
-                    "trainer.logger.init_args.name": search.study_dir.name,
-                    "trainer.logger.init_args.version": f"trial_{number}",
-                }
-            ),
+            *as_options(logger_options(self.run_dir(number))),
             f"--trainer.callbacks+={json.dumps(reporter)}",
         ]
 

@@ -16,8 +16,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage
 
 STUDY_DB = "study.db"
-#: What the search maximises: reported after each validation, best over the epochs.
-METRIC = "val/acc"
+#: The search maximises fashion_lit.metrics.MONITOR, reported after each validation.
 DIRECTION = "maximize"
 
 # A trial's user attributes, beside its parameters and values:

@@ -12,10 +12,11 @@ from typing import Any
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import TQDMProgressBar
 
+from fashion_lit.metrics import TRAIN_LOSS_STEP
+
 #: Redraw every this many steps: Lightning's default bar redraws after every step, which
 #: costs more than a third of this small network's training time on a CPU.
 REFRESH_RATE = 20
-STEP_LOSS = "train/loss_step"
 
 
 class StepLossProgressBar(TQDMProgressBar):
@@ -26,7 +27,7 @@ class StepLossProgressBar(TQDMProgressBar):
 
     def get_metrics(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
         metrics = super().get_metrics(trainer, pl_module)
-        loss = trainer.callback_metrics.get(STEP_LOSS)
+        loss = trainer.callback_metrics.get(TRAIN_LOSS_STEP)
         if loss is not None and trainer.training:
-            metrics[STEP_LOSS] = f"{float(loss):.3f}"
+            metrics[TRAIN_LOSS_STEP] = f"{float(loss):.3f}"
         return metrics

@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from fashion_lit.batches import PREDICTED, labelled
-from fashion_lit.files import replaced_atomically
+from fashion_lit.io.files import replaced_atomically
 from fashion_lit.pictures import Misclassified, confusion_matrix_image, misclassified_image
 
 

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from docs.serve_screenshot import CHROMIUM, CHROMIUM_ARGS
 from fashion_lit.network import NeuralNetwork
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 ANKLE_BOOT = REPO / "docs" / "ankle-boot.png"
 STARTUP_S = 180  # two processes importing torch and Lightning on a busy 2-core machine

@@ -18,7 +18,7 @@ the file once. The file is written atomically, so an interrupted ``predict`` lea
 half-written file behind. A file named with ``--prediction.output`` is checked before
 anything is predicted: it must be writable, and it is not replaced if it exists, unless
 ``--prediction.overwrite true`` is given (the run folder's own ``predictions.csv`` is
-always replaced). A failed check raises :class:`~fashion_lit.files.OutputError`.
+always replaced). A failed check raises :class:`~fashion_lit.io.files.OutputError`.
 """
 
 import csv
@@ -32,7 +32,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from fashion_lit.batches import CLASS_INDEX, INDEX, PATH, PROBABILITIES, TARGET
-from fashion_lit.files import check_writable, replaced_atomically
+from fashion_lit.io.files import check_writable, replaced_atomically
 
 TOP_K = 3
 Format = Literal["csv", "json"]

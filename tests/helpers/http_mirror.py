@@ -15,7 +15,8 @@ class MirrorServer(ThreadingHTTPServer):
     """Serves ``folder``'s files at :attr:`url`, as a mirror of the ``.gz`` files would.
 
     Each request takes the next fault of ``faults``, or ``fault`` once they are used up:
-    ``"404"``, ``"500"``, ``"close"`` (close the connection without answering), ``"short"``
+    an HTTP status (``"404"``, ``"503"``), ``"close"`` (close the connection without
+    answering), ``"trickle"`` (one byte every 0.2 s, without end), ``"short"``
     (announce the whole file, send half, close), ``"stall"`` (send half, then wait for
     :attr:`release`), ``"no-length"`` (serve the file without a Content-Length),
     ``"endless"`` (a gzip stream without a Content-Length that never ends; :attr:`sent`
@@ -72,11 +73,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "endless":
             self.send_endless_gzip()
             return
-        if fault == "500":
-            self.send_error(500)
+        if fault == "trickle":
+            self.send_trickle()
             return
-        if fault == "404" or not path.is_file():
-            self.send_error(404)
+        if fault.isdigit() or not path.is_file():
+            self.send_error(int(fault) if fault.isdigit() else 404)
             return
         body = path.read_bytes()
         self.send_response(200)
@@ -100,6 +101,16 @@ class _Handler(BaseHTTPRequestHandler):
             while not self.server.release.is_set():
                 self.wfile.write(EMPTY_BLOCKS)
                 self.server.sent += len(EMPTY_BLOCKS)
+        except OSError:  # the client hung up
+            pass
+
+    def send_trickle(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        try:
+            while not self.server.release.wait(0.2):
+                self.wfile.write(b"x")
+                self.wfile.flush()
         except OSError:  # the client hung up
             pass
 

@@ -1,6 +1,6 @@
 """Damaged pictures, made deterministically, and a run that converts each of them.
 
-``python -m tests.picture_fuzz`` gives every picture of :func:`damaged_pictures` to
+``python -m tests.helpers.picture_fuzz`` gives every picture of :func:`damaged_pictures` to
 ``decode_image`` and prints one JSON line per picture: its name, the outcome
 (``"converted"``, ``"ImageError"`` or another exception's type and message) and the
 seconds it took; then a last line with how much the process's peak memory grew. A picture

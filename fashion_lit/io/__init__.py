@@ -1,0 +1,1 @@
+"""Where files are read from URLs (:mod:`.fetch`) and written safely (:mod:`.files`)."""

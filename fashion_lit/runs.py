@@ -1,0 +1,206 @@
+"""Run folders: where runs live, what is in them, and which one a command means.
+
+A run is the folder ``<save_dir>/<name>/<version>`` of its logger (TensorBoardLogger's and
+CSVLogger's layout; ``lightning_logs/version_N`` by default). It holds the run's
+``config.yaml``, the logger's files, the evaluation pictures and ``checkpoints/``:
+``last.ckpt``, the best checkpoints by ``val/acc`` and ``best.json``, which names the best.
+
+Every command asks this module rather than working the layout out again: the CLI to
+claim a fit's folder and to find the run a checkpoint belongs to, ``--ckpt_path
+best|last`` to find a checkpoint (:mod:`fashion_lit.checkpoints.locate`), ``export`` and
+``serve`` to read where a training config puts its runs, ``tune`` to give each trial its
+folder.
+
+Lightning's loggers pick ``version_N`` by listing the folders when they first write, so
+two ``fit`` processes started together take the same number. :func:`claim_run` creates
+the folder instead, with ``mkdir``, which exactly one process can win for each name.
+"""
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RUNS_ROOT = "lightning_logs"
+CHECKPOINTS = "checkpoints"
+LAST = "last.ckpt"
+#: Beside the checkpoints of a run: which of them is the best, and by which metric.
+BEST_RECORD = "best.json"
+ALIASES = ("best", "last")
+
+
+class RunNotFoundError(LookupError):
+    """There is no run, or no checkpoint of a run, for ``best``/``last``."""
+
+
+class ConfigFileError(ValueError):
+    """A training config given to say where runs are cannot be read."""
+
+
+def runs_root(config: Mapping[str, Any] | Any) -> Path:
+    """The folder holding the run folders, as a fit configuration's logger lays them out.
+
+    ``config`` is a subcommand's parsed configuration or a config file's contents: its
+    ``trainer.logger.init_args`` (``save_dir``/``name``), else ``trainer.default_root_dir``.
+    """
+    trainer = _child(config, "trainer")
+    init_args = _child(_child(trainer, "logger"), "init_args")
+    if _child(init_args, "save_dir") is not None:
+        return Path(_child(init_args, "save_dir")) / (_child(init_args, "name") or "")
+    return Path(_child(trainer, "default_root_dir") or ".") / RUNS_ROOT
+
+
+def named_run(config: Mapping[str, Any] | Any) -> Path | None:
+    """The run folder that a configuration's logger names with its ``version``, if any.
+
+    A tune trial's ``config.yaml`` and the ``config-<subcommand>.yaml`` of an evaluation
+    name their run this way, so ``--ckpt_path best`` with such a config means that run's
+    best checkpoint, not the most recent run's. A string version is the folder's name, a
+    number ``n`` stands for ``version_n``.
+    """
+    version = _child(_child(_child(_child(config, "trainer"), "logger"), "init_args"), "version")
+    if version is None:
+        return None
+    return runs_root(config) / (version if isinstance(version, str) else f"version_{version}")
+
+
+def read_config_file(path: str | None) -> dict:
+    """A training config's contents, for where its logger puts its runs (and which run it
+    names); empty without one, which means the runs in ``lightning_logs``."""
+    if path is None:
+        return {}
+    try:
+        contents = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigFileError(f"--config {path}: cannot be read as YAML ({error}).") from error
+    return contents if isinstance(contents, dict) else {}
+
+
+def logger_options(run: Path) -> dict[str, str]:
+    """The logger options (``trainer.logger.init_args.*``) that put a run in ``run``."""
+    parts = {"save_dir": str(run.parent.parent), "name": run.parent.name, "version": run.name}
+    return {f"trainer.logger.init_args.{key}": value for key, value in parts.items()}
+
+
+def _child(node: Any, key: str) -> Any:
+    """``node[key]`` of a mapping or a jsonargparse Namespace, else None."""
+    getter = getattr(node, "get", None)
+    return getter(key) if callable(getter) else None
+
+
+def claim_run(root: Path, version: str | None = None) -> tuple[Path, bool]:
+    """The run folder for a new run under ``root``, and whether this call created it.
+
+    Without ``version``, the first free ``version_N`` is created: ``mkdir`` succeeds for
+    one process only, so each of several ``fit``s started at once gets its own. With a
+    ``version`` (a resumed run, a search's trial), that folder, created if it is missing.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    if version is not None:
+        run = root / version
+        try:
+            run.mkdir()
+            return run, True
+        except FileExistsError:
+            return run, False
+    taken = [p.name.removeprefix("version_") for p in root.glob("version_*")]
+    number = max((int(n) + 1 for n in taken if n.isdigit()), default=0)
+    while True:
+        try:
+            (root / f"version_{number}").mkdir()
+            return root / f"version_{number}", True
+        except FileExistsError:
+            number += 1
+
+
+def run_of(checkpoint: Path) -> Path | None:
+    """The run folder a checkpoint file belongs to, if it sits in one's ``checkpoints/``."""
+    return checkpoint.parent.parent if checkpoint.parent.name == CHECKPOINTS else None
+
+
+def config_file_name(run: Path, subcommand: str) -> str:
+    """The name under which a command that continues ``run`` saves its config.
+
+    The run's ``config.yaml`` describes how it started and is kept: a resumed fit saves
+    its config as the first free ``config-resume-N.yaml``, an evaluation as
+    ``config-<subcommand>.yaml`` (the latest one replacing the previous).
+    """
+    if subcommand != "fit":
+        return f"config-{subcommand}.yaml"
+    resume = 1
+    while (run / f"config-resume-{resume}.yaml").exists():
+        resume += 1
+    return f"config-resume-{resume}.yaml"
+
+
+def find_latest_run(root: str | os.PathLike) -> Path:
+    """The run folder under ``root`` that most recently saved a checkpoint."""
+    root = Path(root)
+    runs = [p.parent for p in root.glob(f"*/{CHECKPOINTS}") if p.is_dir()] if root.is_dir() else []
+    if not runs:
+        raise RunNotFoundError(
+            f"No trained run found under {root}: no folder there has a {CHECKPOINTS}/ "
+            "subfolder. Train first (`python -m fashion_lit fit --config "
+            "configs/quickstart.yaml`), or pass --ckpt_path path/to/file.ckpt."
+        )
+    return max(runs, key=lambda run: (run / CHECKPOINTS).stat().st_mtime_ns)
+
+
+def listing(folder: Path) -> str:
+    """The checkpoint files of ``folder``, for messages."""
+    files = sorted(p.name for p in folder.glob("*.ckpt"))
+    return ", ".join(files) if files else "none"
+
+
+def checkpoint_of(alias: str, root: str | os.PathLike, run: Path | None = None) -> Path:
+    """The ``best`` or ``last`` checkpoint of ``run``, or of the most recent run under
+    ``root`` when the config names none."""
+    if run is None:
+        run = find_latest_run(root)
+    elif not (run / CHECKPOINTS).is_dir():
+        raise RunNotFoundError(
+            f"The config names the run {run} (trainer.logger.init_args.version), which "
+            f"has no {CHECKPOINTS}/ folder. Train that run first, give another config, or "
+            "pass --ckpt_path path/to/file.ckpt."
+        )
+    return best_checkpoint(run) if alias == "best" else last_checkpoint(run)
+
+
+def last_checkpoint(run: Path) -> Path:
+    """``<run>/checkpoints/last.ckpt``, or an error that lists what the run holds."""
+    last = run / CHECKPOINTS / LAST
+    if not last.is_file():
+        raise RunNotFoundError(
+            f"Run folder {run} has no {CHECKPOINTS}/{LAST} (checkpoints there: "
+            f"{listing(run / CHECKPOINTS)}). Pass --ckpt_path path/to/file.ckpt."
+        )
+    return last
+
+
+def best_checkpoint(run: Path) -> Path:
+    """The best checkpoint of ``run``: the one its ``best.json`` names, or the only one
+    besides ``last.ckpt``."""
+    folder = run / CHECKPOINTS
+    try:
+        # Recorded by name: the run folder may have moved since.
+        best = folder / Path(json.loads((folder / BEST_RECORD).read_text())["best_model_path"]).name
+    except (ValueError, KeyError, TypeError, OSError):
+        best = None
+    if best is not None and best.is_file():
+        return best
+    others = [p for p in folder.glob("*.ckpt") if not p.name.startswith("last")]
+    if len(others) == 1:
+        return others[0]
+    raise RunNotFoundError(
+        f"Cannot tell the best checkpoint of run folder {run} (checkpoints there: "
+        f"{listing(folder)}). Pass --ckpt_path path/to/file.ckpt."
+    )
+
+
+def best_record(best: Path, score: float | None, monitor: str | None, mode: str) -> str:
+    """The text of ``best.json`` for the best checkpoint ``best``."""
+    record = {"best_model_path": best.name, "best_model_score": score, "monitor": monitor}
+    return json.dumps({**record, "mode": mode}, indent=1) + "\n"
