@@ -105,13 +105,13 @@ predict: install ## Predict test image 0 with the best checkpoint of the latest 
 	$(PY) -m fashion_lit predict --config $(CONFIG) --ckpt_path best --data.predict_indices '[0]'
 
 export: install ## Export the best checkpoint of the latest run to model.pth and model.pt2
-	$(PY) -m fashion_lit export --ckpt_path best
+	$(PY) -m fashion_lit export --config $(CONFIG) --ckpt_path best
 
 browser: ## Install Debian's chromium, which the page's tests drive (as root, with apt-get)
 	@$(call debian_package,chromium,/usr/bin/chromium)
 
 serve: install ## Serve CKPT (default: best) at http://127.0.0.1:$(PORT): the page, POST /predict
-	$(PY) -m fashion_lit serve --ckpt_path $(CKPT) --port $(PORT) --data_dir $(DATA_DIR)
+	$(PY) -m fashion_lit serve --config $(CONFIG) --ckpt_path $(CKPT) --port $(PORT) --data_dir $(DATA_DIR)
 
 serve-screenshot: install browser ## Take the README's picture of the page (docs/serve-page.png) with CKPT
 	$(PY) docs/serve_screenshot.py --ckpt_path $(CKPT) --data_dir $(DATA_DIR) --output docs/serve-page.png

@@ -1,7 +1,6 @@
 """The shapes of a batch and of a prediction, defined once.
 
-Every producer builds them with the names below and every consumer reads them by these
-names, so that a new source of pictures cannot invent a shape of its own:
+Every producer and consumer uses the names below, so no source invents a shape:
 
 - a **labelled batch** (training, validation, test) is ``(images, targets)``: images
   N×1×28×28 float32 in [0, 1], targets N int64, as the tutorial's ``DataLoader`` yields

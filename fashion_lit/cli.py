@@ -1,19 +1,12 @@
 """The Lightning commands: ``python -m fashion_lit {fit,validate,test,predict} --config FILE``.
 
-A LightningCLI with the project's defaults: a run folder per ``fit`` under
-``lightning_logs/`` (:mod:`fashion_lit.runs`), the best checkpoints by ``val/acc`` and
-``last.ckpt`` after every epoch, and ``--ckpt_path`` resolved once
-(:mod:`fashion_lit.checkpoints.request`): ``best``/``last`` from the runs on disk, so that
-they also work in a new process after ``fit``, a path, a URL, or a plain state_dict such
-as the tutorial's ``model.pth``.
-
-A checkpoint that is missing, damaged, holds code, or is of another network, and
-hyperparameters in it that name foreign classes or files, are refused before anything
-runs. ``fit --ckpt_path`` with a checkpoint of a run folder resumes that run in its own
-folder, and ``validate``/``test``/``predict`` add their results to it; each saves its
-config beside the run's ``config.yaml`` (:func:`fashion_lit.runs.config_file_name`).
-``validate``, ``test`` and ``predict`` need trained weights, unless ``--untrained true``
-asks for the random ones. A command that fails leaves no run folder of its own behind.
+A LightningCLI with the project's defaults: a run folder of its own per ``fit``
+(:mod:`fashion_lit.runs`), the best checkpoints by ``val/acc`` and ``last.ckpt`` after
+every epoch, and ``--ckpt_path`` resolved once (:mod:`fashion_lit.checkpoints.request`):
+``best``/``last`` from the runs on disk, a path, a URL, or a plain state_dict such as the
+tutorial's ``model.pth``. A checkpoint that is missing, damaged, holds code, is of another
+network or names foreign classes is refused before anything runs. A command with a run's
+checkpoint continues that run's folder; one that fails leaves no folder of its own behind.
 """
 
 import shutil
@@ -110,18 +103,23 @@ class FashionLitCLI(LightningCLI):
         :mod:`fashion_lit.checkpoints.request`) and claim the command's run folder."""
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        if subcommand is None:
-            return
+        if self._own(self.config).model.get("weights") is not None:
+            refuse(
+                f"{RETIRED_WEIGHTS} is gone: pass the file as --ckpt_path FILE (a checkpoint, "
+                "the tutorial's model.pth, or a URL)."
+            )
+        if subcommand is not None:
+            self._resolve_checkpoint(parser, args, subcommand)
+        del self._own(self.config).model.weights  # parsed only to be refused
+        if subcommand is not None:
+            self._claim_run(subcommand, self.config[subcommand])
+
+    def _resolve_checkpoint(self, parser: LightningArgumentParser, args: Any, subcommand: str):
         config = self.config[subcommand]
         if config.get("weights_only") is False:
             refuse(
                 "--weights_only false is refused: it would let a checkpoint run code when "
                 "it is loaded. fashion_lit always loads checkpoints as data only."
-            )
-        if config.model.get("weights") is not None:
-            refuse(
-                f"{RETIRED_WEIGHTS} is gone: pass the file as --ckpt_path FILE (a checkpoint, "
-                "the tutorial's model.pth, or a URL)."
             )
         spec = config.get("ckpt_path")
         if spec is None and subcommand != "fit" and not config.untrained:
@@ -130,19 +128,18 @@ class FashionLitCLI(LightningCLI):
                 "file or the tutorial's model.pth (or --untrained true to use random "
                 "weights, as a smoke test)."
             )
-        if spec is not None:
-            try:
-                self.request = request_checkpoint(
-                    spec, config, given_model_keys(parser, args, self.config)
-                )
-            except CheckpointError as error:
-                refuse(f"--ckpt_path {spec}: {error}")
-            config.ckpt_path = None  # the request holds it now: Lightning must not read it
-            if self.request.hyperparameters:
-                taken = {subcommand: {"model": self.request.hyperparameters}}
-                self.config = parser.parse_object(taken, self.config)
-        del self.config[subcommand].model.weights  # parsed only to be refused
-        self._claim_run(subcommand, self.config[subcommand])
+        if spec is None:
+            return
+        try:
+            self.request = request_checkpoint(
+                spec, config, given_model_keys(parser, args, self.config)
+            )
+        except CheckpointError as error:
+            refuse(f"--ckpt_path {spec}: {error}")
+        config.ckpt_path = None  # the request holds it now: Lightning must not read it
+        if self.request.hyperparameters:
+            taken = {subcommand: {"model": self.request.hyperparameters}}
+            self.config = parser.parse_object(taken, self.config)
 
     def _claim_run(self, subcommand: str, config: Namespace) -> None:
         """Set the logger's run folder: the checkpoint's run, else a new one of this
@@ -178,7 +175,8 @@ class FashionLitCLI(LightningCLI):
 
     def _own(self, config: Namespace) -> Namespace:
         """The part of ``config`` that belongs to the subcommand being run."""
-        return config[self.subcommand] if self.subcommand else config
+        subcommand = self.config.get("subcommand")
+        return config[subcommand] if subcommand else config
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The Trainer, with fashion_lit's progress bar

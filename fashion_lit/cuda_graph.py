@@ -1,26 +1,16 @@
 """The training step as one CUDA graph: forward, backward and the SGD update, replayed.
 
-On a GPU this network is too small to keep the device busy: a training step is a few
-dozen tiny kernels, and launching each from Python costs more than running it. Captured
-once as a ``torch.cuda.CUDAGraph``, the whole step is a single launch per batch
-(``--model.cuda_graph true``). Lightning still runs the loop (progress, logging,
-validation, checkpoints, the learning-rate schedule, resume): the module's
-``training_step`` copies the batch into the graph's input buffers and replays it; the
-weights are already updated when Lightning's optimizer step comes, which then finds no
-gradients (the graph keeps them to itself) and changes nothing.
+A step of this small network is dozens of tiny kernels, each costing more to launch from
+Python than to run; captured as a ``torch.cuda.CUDAGraph`` it is one launch per batch
+(``--model.cuda_graph true``). Lightning still runs the loop; ``training_step`` replays
+the graph, so Lightning's optimizer step then finds no gradients and changes nothing.
 
-The update is ``torch.optim.SGD``'s own algorithm (weight decay, momentum, dampening,
-Nesterov, maximize) written with tensor operations that read the learning rate and the
-momentum from one-element tensors on the GPU, refilled from the optimizer's
-``param_groups`` before every replay: a graph bakes Python numbers into its kernels, and
-``SGD`` passes its rate as a number (its fused variant takes a tensor rate, but not a
-tensor momentum, which the tuned recipe's one-cycle schedule also changes every step).
-The momentum buffers are the optimizer's own state, so checkpoints, resume and a switch
-back to the eager step all see them.
-
-What it does not support is refused before training starts: devices other than one CUDA
-GPU (DDP included), optimizers other than SGD, mixed precision, gradient accumulation or
-clipping, and ``model.compile`` (which captures graphs of its own).
+The update is ``torch.optim.SGD``'s algorithm in tensor operations that read the learning
+rate and momentum from GPU tensors refilled before every replay: a graph bakes Python
+numbers in, and even fused SGD takes no tensor momentum (which one-cycle changes). The
+momentum buffers are the optimizer's state, so checkpoints and resume see them. What it
+cannot do (not one CUDA GPU, not SGD, mixed precision, accumulation, clipping,
+``model.compile``) is refused before training.
 """
 
 from collections.abc import Callable
@@ -72,17 +62,10 @@ def sgd_update(
 class GraphedTrainingStep:
     """Forward, loss, backward and SGD update of one batch, captured once and replayed.
 
-    Args:
-        net: the network, on the GPU.
-        criterion: the loss, e.g. ``nn.CrossEntropyLoss``.
-        optimizer: the run's ``torch.optim.SGD``, one parameter group; its
-            ``param_groups`` are read before every step (the schedule changes them) and its
-            ``state`` holds the momentum buffers.
-        capture: ``False`` runs the very same step eagerly, without a graph (on any
-            device): how the update is checked against ``torch.optim.SGD`` on a CPU.
-
-    Batches of another size than the first (the last, partial batch of an epoch) run the
-    same step eagerly.
+    ``optimizer`` (one ``SGD`` group) is read before every step, as the schedule changes
+    it, and holds the momentum buffers. ``capture=False`` runs the same step eagerly, on
+    any device: how it is checked against ``torch.optim.SGD`` on a CPU. Batches of another
+    size than the first (an epoch's last) run eagerly too.
     """
 
     def __init__(

@@ -1,19 +1,12 @@
 """``python -m fashion_lit export``: a checkpoint → the tutorial's model.pth, and model.pt2.
 
-* ``model.pth`` is the network's plain state_dict, the file the tutorial saves with
-  ``torch.save(model.state_dict(), "model.pth")``: the tutorial's ``NeuralNetwork`` loads it
-  with ``load_state_dict``.
-* ``model.pt2`` is the network exported with ``torch.export`` (any batch size). It runs
-  without fashion_lit, or the network's class, installed::
+``model.pth`` is the plain state_dict the tutorial saves and loads. ``model.pt2`` is a
+``torch.export`` program (any batch size; TorchScript is deprecated) that runs without
+fashion_lit or the network's class::
 
-      program = torch.export.load("model.pt2").module()
-      logits = program(images)  # images: N×1×28×28 in [0, 1]
+    logits = torch.export.load("model.pt2").module()(images)  # N×1×28×28 in [0, 1]
 
-  ``torch.export`` is the format PyTorch now recommends for this; TorchScript
-  (``torch.jit``) is deprecated.
-
-Existing files are kept unless ``--overwrite true`` is given; both files are written, or
-neither.
+Existing files are kept unless ``--overwrite true``; both files are written, or neither.
 """
 
 from pathlib import Path
@@ -43,9 +36,8 @@ def export(
 ) -> tuple[Path, Path]:
     """Write the network of a checkpoint as model.pth (the tutorial's state_dict) and model.pt2.
 
-    Both files are written, or neither: the checks (the folder can be written, the files
-    do not exist yet) come before any work, and both files are complete on disk before
-    either replaces anything.
+    Both files are written, or neither: the checks come before any work, and both files
+    are complete on disk before either replaces anything.
 
     Args:
         ckpt_path: ``best``/``last`` of the most recent run, a checkpoint file or URL, or

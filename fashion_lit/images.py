@@ -1,27 +1,15 @@
 """Pictures as FashionMNIST images: 1×28×28, light garment on a dark background, in [0, 1].
 
-FashionMNIST was made from product photos on white: each was trimmed, fitted into 28×28
-pixels keeping its aspect ratio, converted to grayscale and negated, so the garment is
-light on black. A picture given to the classifier goes the same way:
+FashionMNIST's images are product photos on white, trimmed, fitted into 28×28, made gray
+and negated. A picture goes the same way: reduced while it is decoded (so a large one
+costs little memory) and turned upright by its EXIF orientation; laid on white and made
+gray over the full range of its mode; negated if its border is light; fitted into 28×28,
+centred on black. A 28×28 PNG of a test image therefore gives exactly that image's tensor.
 
-1. it is reduced to a few hundred pixels a side at most (a JPEG while it is decoded), so
-   that a large picture costs little memory, and its EXIF orientation is applied;
-2. transparency is laid on white, as on a product photo, and it is converted to grayscale
-   by the full range of its mode: 8-bit values ÷ 255, 16-bit ones ÷ 65535 (32-bit
-   integers are read as 16-bit, clipped), floating-point ones clipped to [0, 1];
-3. it is negated when its border is light (a photo on white), judged from the mean of
-   its outermost pixels, so a picture that already looks like FashionMNIST stays as it is;
-4. it is fitted into 28×28 keeping the aspect ratio (area-averaged when shrunk), centred
-   on black.
-
-A 28×28 PNG of a test image therefore comes back as exactly that image's tensor.
-
-What is read: PNG, JPEG, GIF, BMP, TIFF and WebP (:data:`FORMATS`), judged by content
-for a file named directly and by name (:data:`IMAGE_SUFFIXES`) in a folder; regular
-files only (a FIFO would block the reader forever). Of an animation or a multi-page TIFF,
-the first frame is used, and a note says so once. Refused with :class:`ImageError`: other
-formats, damaged files, and pictures of more than :data:`MAX_PIXELS` pixels, judged from
-the header before anything is decoded.
+Read: :data:`FORMATS`, judged by content for a file and by :data:`IMAGE_SUFFIXES` in a
+folder; regular files only (a FIFO would block the reader). Of several frames the first
+is used, with a note. Refused with :class:`ImageError`: other formats, damaged files, and
+more than :data:`MAX_PIXELS` pixels, judged from the header before decoding.
 """
 
 import io
@@ -66,21 +54,9 @@ _SHRINK = (
 
 #: The mode each picture is brought to before it is reduced, when it is not one of
 #: L, LA, RGB, RGBA, I (integers, read on the 16-bit scale) or F (floating point).
-_WORKING_MODES = {
-    "1": "L",
-    "P": "RGB",
-    "PA": "RGBA",
-    "La": "LA",
-    "RGBa": "RGBA",
-    "CMYK": "RGB",
-    "YCbCr": "RGB",
-    "LAB": "RGB",
-    "HSV": "RGB",
-    "I;16": "I",
-    "I;16L": "I",
-    "I;16B": "I",
-    "I;16N": "I",
-}
+_WORKING_MODES = {"1": "L", "PA": "RGBA", "La": "LA", "RGBa": "RGBA"}
+_WORKING_MODES.update(dict.fromkeys(("P", "CMYK", "YCbCr", "LAB", "HSV"), "RGB"))
+_WORKING_MODES.update(dict.fromkeys(("I;16", "I;16L", "I;16B", "I;16N"), "I"))
 
 #: The largest value of each one-band mode, which becomes 1.
 _WHITE = {"F": 1.0, "I": 65535.0, "L": 255.0}
@@ -91,12 +67,8 @@ class ImageError(ValueError):
 
 
 def find_images(paths: Sequence[str | os.PathLike]) -> list[Path]:
-    """The picture files named by ``paths``, in that order; a folder gives its files
-    whose names end in one of :data:`IMAGE_SUFFIXES`, sorted by name.
-
-    Raises:
-        ImageError: naming every path that is missing or a folder without pictures.
-    """
+    """The picture files named by ``paths``, in that order (a folder's files with an
+    :data:`IMAGE_SUFFIXES` name, sorted); an :class:`ImageError` names every bad path."""
     files, problems = _scan(paths)
     if problems:
         raise _refusal(problems)
@@ -135,12 +107,8 @@ def _refusal(problems: Sequence[str]) -> ImageError:
 def to_fashion_mnist(image: Image.Image, name: str = "the picture") -> Tensor:
     """A picture converted the way FashionMNIST's were made (see the module's docstring).
 
-    ``image`` is best given as Pillow opened it, not yet loaded: its size is checked
-    before it is decoded, and a JPEG is reduced while it is decoded. ``name`` names it in
-    messages.
-
-    Raises:
-        ImageError: the picture is too large, damaged, or of a colour mode not read.
+    Give ``image`` as Pillow opened it, not yet loaded, so that its size is checked and a
+    JPEG reduced before decoding; ``name`` names it in messages. Raises :class:`ImageError`.
     """
     width, height = image.size
     if width * height > MAX_PIXELS:
@@ -267,12 +235,8 @@ def _fitted(gray: Image.Image) -> Image.Image:
 def decode_image(data: bytes, name: str) -> Tensor:
     """Decode the bytes of a picture file and convert them with :func:`to_fashion_mnist`.
 
-    The one conversion of a picture, whether it was read from disk (``predict``) or
-    received over HTTP (``serve``), so that both give the same tensor. ``name`` (a path
-    or an upload's file name) only names the picture in error messages.
-
-    Raises:
-        ImageError: the bytes are not a picture that is read, or it is damaged or too large.
+    The one conversion for ``predict`` (from disk) and ``serve`` (over HTTP), so that both
+    give the same tensor. ``name`` names the picture in the :class:`ImageError` raised.
     """
     return _converted(io.BytesIO(data), name)
 
@@ -285,11 +249,8 @@ def _converted(stream: BinaryIO, name: str) -> Tensor:
 
 
 def load_image(path: str | os.PathLike) -> Tensor:
-    """Read a picture file and convert it as :func:`decode_image` does.
-
-    Raises:
-        ImageError: also when ``path`` is not a regular file (a folder, a FIFO, a device).
-    """
+    """Read a picture file and convert it as :func:`decode_image` does; an
+    :class:`ImageError` also when ``path`` is not a regular file (a folder, a FIFO)."""
     try:
         # Non-blocking, so that opening a FIFO returns at once, to be refused below.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)

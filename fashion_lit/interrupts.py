@@ -22,12 +22,9 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 def clean_stop_on_signals() -> Iterator[None]:
     """Stop ``fit`` between two batches on Ctrl-C as on SIGTERM, and exit with 128 + signal.
 
-    A KeyboardInterrupt can land anywhere, e.g. half-way through an optimizer step, so a
-    checkpoint saved then would mix two steps. Lightning handles SIGTERM by finishing the
-    current batch first, so the first Ctrl-C is turned into a SIGTERM. Outside training
-    (no handler of Lightning's installed), and on a second Ctrl-C, the usual
-    KeyboardInterrupt applies. Lightning ends a stop by SIGTERM with ``SystemExit(None)``,
-    status 0, which a shell or scheduler would read as success.
+    A KeyboardInterrupt can land mid-step, and a checkpoint saved then would mix two steps;
+    Lightning finishes the batch on SIGTERM, so a first Ctrl-C becomes one (outside
+    training, or a second time, it interrupts as usual). Lightning would exit with status 0.
     """
     previous = signal.getsignal(signal.SIGINT)
     received = signal.SIGTERM

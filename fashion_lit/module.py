@@ -16,19 +16,9 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from fashion_lit import metrics
 from fashion_lit.batches import IMAGE, PREDICTED, labelled, prediction
 from fashion_lit.cuda_graph import GraphedTrainingStep, check_supported
-from fashion_lit.metrics import (
-    TEST_ACC,
-    TEST_LOSS,
-    TRAIN_ACC,
-    TRAIN_LOSS,
-    TRAIN_LOSS_STEP,
-    TRAIN_LR,
-    VAL_ACC,
-    VAL_ACC_BEST,
-    VAL_LOSS,
-)
 from fashion_lit.network import NeuralNetwork
 
 
@@ -140,7 +130,7 @@ class ImageClassifier(LightningModule):
         self.train_loss.update(per_image(loss.detach(), targets))
         self.train_acc.update(preds, targets)
         if (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
-            self.log(TRAIN_LOSS_STEP, loss)
+            self.log(metrics.TRAIN_LOSS_STEP, loss)
         return loss
 
     def graphed_model_step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
@@ -163,9 +153,9 @@ class ImageClassifier(LightningModule):
     def on_train_epoch_end(self) -> None:
         # Logged as metrics, Lightning computes them (synchronised across processes) and
         # resets them; the learning rate is the same on every process.
-        self.log(TRAIN_LOSS, self.train_loss)
-        self.log(TRAIN_ACC, self.train_acc)
-        self.log(TRAIN_LR, self.trainer.optimizers[0].param_groups[0]["lr"], sync_dist=True)
+        self.log(metrics.TRAIN_LOSS, self.train_loss)
+        self.log(metrics.TRAIN_ACC, self.train_acc)
+        self.log(metrics.TRAIN_LR, self.trainer.optimizers[0].param_groups[0]["lr"], sync_dist=True)
 
     # Evaluation as training: each step only updates the metrics, and the epoch's values
     # are logged once, at its end.
@@ -177,14 +167,14 @@ class ImageClassifier(LightningModule):
         return {PREDICTED: preds}  # for callbacks such as EvaluationImages
 
     def on_validation_epoch_end(self) -> None:
-        self.log(VAL_LOSS, self.val_loss, prog_bar=True)
-        self.log(VAL_ACC, self.val_acc, prog_bar=True)
+        self.log(metrics.VAL_LOSS, self.val_loss, prog_bar=True)
+        self.log(metrics.VAL_ACC, self.val_acc, prog_bar=True)
         if self.trainer.sanity_checking:
             return
         # compute() keeps its result until the next update, so Lightning's own compute of
         # the logged val/acc reuses this one.
         self.val_acc_best.update(self.val_acc.compute())
-        self.log(VAL_ACC_BEST, self.val_acc_best.compute(), sync_dist=True)
+        self.log(metrics.VAL_ACC_BEST, self.val_acc_best.compute(), sync_dist=True)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         loss, preds, targets = self.model_step(batch)
@@ -193,8 +183,8 @@ class ImageClassifier(LightningModule):
         return {PREDICTED: preds}
 
     def on_test_epoch_end(self) -> None:
-        self.log(TEST_LOSS, self.test_loss)
-        self.log(TEST_ACC, self.test_acc)
+        self.log(metrics.TEST_LOSS, self.test_loss)
+        self.log(metrics.TEST_ACC, self.test_acc)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         """Class index and probabilities for each image of a predict batch

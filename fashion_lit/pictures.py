@@ -1,9 +1,7 @@
 """Pictures of an evaluation, drawn with Pillow: the confusion matrix and misclassified images.
 
-They are drawn straight into pixels: a few milliseconds each, where laying out and
-rendering the same pictures as matplotlib figures took about half a second per
-validation, as long as a fifth of a training epoch on a CPU. Pillow is already installed
-with torchvision and TensorBoard, and its default font is a scalable TrueType one.
+Drawn straight into pixels, in a few milliseconds: matplotlib took about half a second per
+validation, a fifth of a training epoch on a CPU. Pillow comes with torchvision anyway.
 """
 
 from collections.abc import Sequence
@@ -38,11 +36,8 @@ def shade(fraction: float) -> tuple[int, int, int]:
 
 
 def confusion_matrix_image(matrix: torch.Tensor, classes: Sequence[str], title: str) -> Image.Image:
-    """The confusion matrix (rows: true class, columns: predicted) with names and counts.
-
-    Each cell shows its count on a blue as dark as the count is large; the column and row
-    names are written out in full, horizontally, so every label can be read.
-    """
+    """The confusion matrix (rows: true class, columns: predicted), each count on a blue as
+    dark as it is large, the class names in full, horizontally, so every label can be read."""
     counts = matrix.tolist()
     largest = max(1, max(max(row) for row in counts))
     label, heading = font(TEXT_SIZE), font(TITLE_SIZE)

@@ -5,15 +5,9 @@ CSVLogger's layout; ``lightning_logs/version_N`` by default). It holds the run's
 ``config.yaml``, the logger's files, the evaluation pictures and ``checkpoints/``:
 ``last.ckpt``, the best checkpoints by ``val/acc`` and ``best.json``, which names the best.
 
-Every command asks this module rather than working the layout out again: the CLI to
-claim a fit's folder and to find the run a checkpoint belongs to, ``--ckpt_path
-best|last`` to find a checkpoint (:mod:`fashion_lit.checkpoints.locate`), ``export`` and
-``serve`` to read where a training config puts its runs, ``tune`` to give each trial its
-folder.
-
-Lightning's loggers pick ``version_N`` by listing the folders when they first write, so
-two ``fit`` processes started together take the same number. :func:`claim_run` creates
-the folder instead, with ``mkdir``, which exactly one process can win for each name.
+Every command asks this module instead of working the layout out again. Lightning's
+loggers pick ``version_N`` by listing the folders, so two ``fit``s started together took
+the same one; :func:`claim_run` creates it with ``mkdir``, which one process alone wins.
 """
 
 import json
@@ -68,8 +62,7 @@ def named_run(config: Mapping[str, Any] | Any) -> Path | None:
 
 
 def read_config_file(path: str | None) -> dict:
-    """A training config's contents, for where its logger puts its runs (and which run it
-    names); empty without one, which means the runs in ``lightning_logs``."""
+    """A training config's contents (empty without one: the runs in ``lightning_logs``)."""
     if path is None:
         return {}
     try:

@@ -1,14 +1,8 @@
 """The checkpoints a run keeps: the best ones by ``val/acc``, and ``last.ckpt``.
 
-Only public Lightning APIs are used (the ``ModelCheckpoint`` callback and its public
-attributes, ``Trainer.save_checkpoint``), so nothing here depends on Lightning's internals:
-
-- :class:`RunCheckpoint` is ModelCheckpoint keeping the best checkpoints by ``val/acc``;
-  after each save it records the best one in ``checkpoints/best.json``, so that
-  ``--ckpt_path best`` in a later process needs no checkpoint read to find it.
-- :class:`LastCheckpoint` keeps ``last.ckpt``: a second ModelCheckpoint without a metric,
-  saving after every epoch, and saving on the way out when Ctrl-C or SIGTERM stops
-  training.
+Public Lightning APIs only (``ModelCheckpoint``, ``Trainer.save_checkpoint``). The best
+one is recorded in ``checkpoints/best.json``, so that ``--ckpt_path best`` in a later
+process reads no checkpoint to find it.
 """
 
 import os
@@ -61,11 +55,9 @@ class RunCheckpoint(ModelCheckpoint):
 class LastCheckpoint(ModelCheckpoint):
     """``checkpoints/last.ckpt`` after every epoch, and when Ctrl-C or SIGTERM stops training.
 
-    A ModelCheckpoint without a metric that keeps one file named ``last``, replaced each
-    time. On a stop by signal, Lightning raises its ``SIGTERMException`` between two
-    batches, so the state saved then is consistent and a resume continues with the next
-    batch; any other error (a bug, a NaN check) saves nothing, so that ``last.ckpt`` never
-    holds a state nobody validated the way to. The best checkpoint is left as it was.
+    Lightning raises ``SIGTERMException`` between two batches, so the state saved then is
+    consistent and a resume continues with the next batch; any other error (a bug, a NaN
+    check) saves nothing, so ``last.ckpt`` never holds a state nobody validated the way to.
     """
 
     def __init__(self) -> None:

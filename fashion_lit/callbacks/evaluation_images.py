@@ -1,11 +1,8 @@
 """Pictures of each evaluation: the confusion matrix and the misclassified images.
 
 A confusion matrix cannot go through ``self.log`` (Lightning-AI/pytorch-lightning#19835),
-so this callback gathers it beside the module's metrics and writes, at the end of every
-validation and test epoch, two images to TensorBoard's IMAGES tab and as PNG files in
-the run folder: the confusion matrix with the class names on its axes, and a grid of
-misclassified images captioned with their predicted and true classes
-(:mod:`fashion_lit.pictures` draws them, in milliseconds).
+so this callback gathers it and, after every validation and test epoch, writes both
+pictures (:mod:`fashion_lit.pictures`) to TensorBoard's IMAGES tab and the run folder.
 """
 
 from pathlib import Path
@@ -89,18 +86,14 @@ class EvaluationImages(Callback):
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._reset(pl_module)
 
-    def on_test_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._reset(pl_module)
-
     def on_validation_batch_end(
         self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
     ) -> None:
         self._collect(outputs, batch)
 
-    def on_test_batch_end(
-        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
-    ) -> None:
-        self._collect(outputs, batch)
+    # A test epoch is gathered as a validation one; only its name differs, when written.
+    on_test_epoch_start = on_validation_epoch_start
+    on_test_batch_end = on_validation_batch_end
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write(trainer, "val")

@@ -1,8 +1,7 @@
 """Writing predictions to a file, and printing them the way the tutorial does.
 
-The tutorial ends with ``Predicted: "Ankle boot", Actual: "Ankle boot"``; the
-:class:`PredictionWriter` prints that line for each prediction of a small request and
-writes every prediction to a CSV or JSON file, one row per input in input order:
+The tutorial ends with ``Predicted: "Ankle boot", Actual: "Ankle boot"``; this prints
+that line for a small request and writes one row per input, in input order:
 
 ==================  ==========================================================
 ``index``/``path``  the test image's index, or the image file's path
@@ -13,12 +12,9 @@ writes every prediction to a CSV or JSON file, one row per input in input order:
                     ``top3_probabilities`` (``;``-separated in CSV, lists in JSON)
 ==================  ==========================================================
 
-Under DDP each rank predicts a share of the inputs; rank 0 gathers the rows and writes
-the file once. The file is written atomically, so an interrupted ``predict`` leaves no
-half-written file behind. A file named with ``--prediction.output`` is checked before
-anything is predicted: it must be writable, and it is not replaced if it exists, unless
-``--prediction.overwrite true`` is given (the run folder's own ``predictions.csv`` is
-always replaced). A failed check raises :class:`~fashion_lit.io.files.OutputError`.
+Under DDP rank 0 gathers the rows and writes the file once, atomically. A
+``--prediction.output`` file is checked before anything is predicted: writable, and not
+replaced without ``--prediction.overwrite true`` (the run folder's own always is).
 """
 
 import csv
@@ -134,13 +130,8 @@ class PredictionWriter(BasePredictionWriter):
         self.overwrite = overwrite
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        """Check the file named by ``output`` before anything is predicted, so that a bad
-        path costs nothing and an existing file is not lost. Every rank checks, so that
-        all stop alike.
-
-        Raises:
-            OutputError: ``output`` exists (without ``overwrite``) or cannot be written.
-        """
+        """Check ``output`` before anything is predicted, so that a bad path costs nothing
+        and an existing file is not lost; every rank checks, so that all stop alike."""
         if stage == "predict" and self.output:
             check_writable(
                 self.output,

@@ -1,10 +1,8 @@
 """The progress bar: Lightning's TQDM bar, redrawn every few steps, with the step loss.
 
-Lightning turns every value logged with ``prog_bar=True`` into a Python number after
-every training batch, which on a GPU waits for the batch to finish: a host
-synchronisation per step, that keeps the GPU idle while Python prepares the next one.
-So the step loss is logged without ``prog_bar`` and this bar reads it itself, only when
-it redraws.
+Lightning turns every ``prog_bar=True`` value into a Python number after every batch: on
+a GPU, a host synchronisation per step. So the step loss is logged without ``prog_bar``
+and this bar reads it itself, only when it redraws.
 """
 
 from typing import Any

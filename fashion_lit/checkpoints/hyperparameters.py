@@ -1,21 +1,12 @@
 """Which of a checkpoint's stored hyperparameters the CLI takes, and which it refuses.
 
-LightningCLI copies a checkpoint's ``hyper_parameters`` into the configuration before it
-builds anything, which is convenient (``test --ckpt_path X`` without the training config
-gets the run's label smoothing) and dangerous: a checkpoint is a file anyone can send,
-and a ``class_path`` in it would be imported and a file path opened. So fashion_lit takes
-only
-
-- the plain values of known keys (numbers, booleans),
-- the class specs of ``optimizer`` (a ``torch.optim`` optimizer), ``lr_scheduler`` (a
-  ``torch.optim.lr_scheduler`` schedule) and ``net`` (the tutorial's network), whose
-  arguments are plain values (numbers, booleans, strings that are not paths, and lists
-  of them),
-
-and refuses anything else, naming the key, before anything is imported or opened. A key
-the user gives on the command line or in a config file is not taken from the
-checkpoint at all, and not checked: that is how to use a checkpoint trained with a class
-of one's own (``--model.optimizer my_package.MyOptimizer``).
+LightningCLI copies a checkpoint's ``hyper_parameters`` into the configuration, which is
+convenient (``test --ckpt_path X`` gets the run's settings) and dangerous: a checkpoint
+is a file anyone can send, and a ``class_path`` in it would be imported. So only plain
+values of known keys, and ``torch.optim`` optimizers and schedules or the tutorial's
+network with plain arguments (no paths) are taken; anything else is refused, naming the
+key, before anything is imported. A key the user gives is not taken nor checked: how to
+use a checkpoint trained with a class of one's own (``--model.optimizer my.Optimizer``).
 """
 
 from collections.abc import Collection, Mapping

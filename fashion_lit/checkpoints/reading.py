@@ -1,22 +1,12 @@
 """Reading a checkpoint: once, as data only, and saying plainly what is wrong with it.
 
-Two kinds of file hold the network's weights: Lightning checkpoints (``*.ckpt``: the
-module's ``state_dict`` under ``"state_dict"``, the network's keys prefixed ``net.``,
-with the run's hyperparameters and callback states) and plain state_dicts such as the
-tutorial's ``model.pth`` (``torch.save(model.state_dict(), "model.pth")``).
-
-:func:`read` takes the bytes from disk once and
-
-1. checks the CRC of every member of the zip archive that ``torch.save`` writes, so a
-   flipped byte in a tensor is refused instead of silently loaded (PyTorch's reader does
-   not check them);
-2. unpickles with ``weights_only=True`` only, so a file never runs code when it is read;
-   a file that PyTorch refuses because its pickle calls functions is reported as code,
-   not as damage;
-3. classifies what it holds: a Lightning checkpoint, a plain state_dict, or neither.
-
-Every failure is a :class:`~fashion_lit.checkpoints.errors.CheckpointError` with the
-file's path and what to do; none is a traceback.
+Lightning checkpoints (``*.ckpt``: the network's keys prefixed ``net.`` under
+``"state_dict"``, with hyperparameters and callback states) and plain state_dicts such as
+the tutorial's ``model.pth`` both hold the weights. :func:`read` takes the bytes once,
+checks every CRC of ``torch.save``'s zip archive (PyTorch's reader does not, so a flipped
+byte would load silently), unpickles with ``weights_only=True`` only (a pickle that calls
+functions is reported as code, not damage), and tells the two kinds apart. Every failure
+is a :class:`~fashion_lit.checkpoints.errors.CheckpointError` naming the file and the fix.
 """
 
 import io
@@ -50,15 +40,10 @@ NET_PREFIX = "net."
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """What a checkpoint file holds, read once.
+    """What a checkpoint file holds, read once."""
 
-    Attributes:
-        path: the local file it was read from.
-        contents: the unpickled dictionary (tensors on the CPU).
-    """
-
-    path: Path
-    contents: dict[str, Any]
+    path: Path  # the local file it was read from
+    contents: dict[str, Any]  # the unpickled dictionary (tensors on the CPU)
 
     @property
     def is_lightning(self) -> bool:
@@ -214,11 +199,8 @@ def called_globals(data: bytes) -> list[str]:
 
 
 def check_state_dict_fits(state_dict: Mapping[str, Tensor], model: nn.Module, source: str) -> None:
-    """Raise ``ArchitectureMismatchError`` naming the first key that does not fit ``model``.
-
-    ``source`` names where the weights come from, for the message. Keys are compared in
-    the model's order; shapes must match exactly.
-    """
+    """Raise ``ArchitectureMismatchError`` naming the first key (in the model's order) that
+    does not fit ``model`` exactly; ``source`` names where the weights come from."""
     expected = model.state_dict()
     for key, tensor in expected.items():
         if key not in state_dict:
@@ -259,30 +241,18 @@ def load(
 
 @dataclass(frozen=True)
 class LoadedNetwork:
-    """A network ready for inference, and where its weights came from.
+    """A network ready for inference, and where its weights came from."""
 
-    Attributes:
-        net: the tutorial's ``NeuralNetwork`` with the weights loaded, in eval mode, on
-            the CPU.
-        path: the file the weights were read from.
-        run_dir: the run folder the checkpoint belongs to, if it is in one.
-        val_acc: the validation accuracy recorded with the checkpoint, if any.
-    """
-
-    net: nn.Module
-    path: Path
-    run_dir: Path | None
-    val_acc: float | None
+    net: nn.Module  # the tutorial's NeuralNetwork, weights loaded, in eval mode, on the CPU
+    path: Path  # the file the weights were read from
+    run_dir: Path | None  # the run folder of the checkpoint, if it is in one
+    val_acc: float | None  # recorded with the checkpoint, if it was
 
 
 def load_network(ckpt_path: str | os.PathLike, config: str | None = None) -> LoadedNetwork:
-    """The network of anything ``predict --ckpt_path`` accepts: ``best``, ``last``, a
-    Lightning checkpoint, a URL, or a plain state_dict such as the tutorial's ``model.pth``.
-
-    For the commands that use the network alone (``export``, ``serve``). ``config`` is a
-    training config file: ``best`` and ``last`` then mean the run it names, or the most
-    recent run where its logger writes runs, as for ``test --config``.
-    """
+    """The network of anything ``predict --ckpt_path`` accepts, for the commands that use
+    the network alone (``export``, ``serve``); with a training ``config``, ``best`` and
+    ``last`` are looked for where it puts runs, as for ``test --config``."""
     contents = read_config_file(config)
     checkpoint = load(ckpt_path, runs_root(contents), named_run(contents))
     net = NeuralNetwork()

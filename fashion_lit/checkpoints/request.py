@@ -1,12 +1,10 @@
 """``--ckpt_path``, resolved once: the file read, what it may set, the run it continues.
 
-LightningCLI, right after ``parse_arguments``, reads a ``ckpt_path`` left in the config a
-second time and copies every hyperparameter stored in it into the config, unchecked
-(``LightningCLI._parse_ckpt_path`` in Lightning 2.6;
-``tests/test_checkpoint_request.py`` pins that behaviour). So the CLI resolves the
-request here, inside ``parse_arguments``, takes ``ckpt_path`` out of the config, and
-hands the file to the Trainer itself: every later step of the command uses this one
-:class:`CheckpointRequest`, and no other code reads the option.
+Right after ``parse_arguments``, LightningCLI reads a ``ckpt_path`` left in the config
+again and copies all its hyperparameters into the config, unchecked (Lightning 2.6;
+pinned by ``tests/test_checkpoint_request.py``). So the CLI resolves the request while
+parsing, takes ``ckpt_path`` out of the config, and gives the Trainer the file itself:
+every later step uses this one :class:`CheckpointRequest`.
 """
 
 from collections.abc import Collection

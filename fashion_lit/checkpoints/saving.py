@@ -17,16 +17,12 @@ from fashion_lit.io.files import replaced_atomically
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Saves local checkpoints atomically (temporary file in the same folder, fsync, rename)
-    and loads every checkpoint as data only.
+    """Saves local checkpoints atomically and loads every checkpoint as data only.
 
-    Lightning's own local save writes into the system's temporary folder and then moves
-    the file; when that folder is on another file system (a tmpfs ``/tmp``, a network
-    mount for the runs), the move is a copy into the final name, which a kill can cut
-    short. A rename within one folder is atomic. Remote paths keep Lightning's behaviour.
-
-    Loading always passes ``weights_only=True``, whatever the caller asks, so that the
-    Trainer's own restore of a checkpoint cannot run code either.
+    Lightning's local save moves a file from the system's temporary folder, which on
+    another file system (a tmpfs ``/tmp``) is a copy a kill can cut short; a rename in one
+    folder is atomic. Remote paths keep Lightning's behaviour. ``weights_only=True``
+    whatever the caller asks, so that the Trainer's own restore cannot run code either.
     """
 
     def save_checkpoint(
@@ -53,11 +49,8 @@ def is_local(path: str | os.PathLike) -> bool:
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save(obj, path)`` such that ``path`` holds either its old content or the new one.
-
-    The temporary file is hidden and ends in ``.part``, so no ``*.ckpt`` pattern matches
-    one left behind by a killed process; it reaches the disk before it is renamed.
-    """
+    """``torch.save(obj, path)`` such that ``path`` holds either its old content or the new
+    one; the temporary file ends in ``.part``, so no ``*.ckpt`` pattern matches it."""
     with (
         replaced_atomically(path, keep_suffix=False, durable=True) as temporary,
         open(temporary, "wb") as file,

@@ -1,16 +1,11 @@
 """Acquiring the four FashionMNIST files into ``<data_dir>/FashionMNIST/raw``, verified.
 
-That folder layout is torchvision's, so ``torchvision.datasets.FashionMNIST`` reads the
-result directly. For each file: a copy already in place is kept if it passes the full
-check; otherwise the sources are tried in order, each file being written to a temporary
-file, verified, then renamed into place. A lock on the folder keeps concurrent processes
-(DDP ranks, two terminals) apart, and a killed acquisition leaves only temporary files,
-which the next one removes.
-
-Every file's size is known (the table, or a manifest, gives its shape), so nothing reads
-or writes more than that size plus one read chunk: a gzip bomb or an endless download is
-stopped and rejected before it fills the disk. A full disk stops the acquisition at once
-with its own message; it is no fault of the source, and no other source is tried.
+torchvision's layout, so ``torchvision.datasets.FashionMNIST`` reads it. A copy in place
+is kept if it passes the full check; otherwise the sources are tried in order, each file
+written to a temporary file, verified, then renamed into place. A lock keeps concurrent
+processes apart; a killed acquisition leaves temporary files, which the next removes.
+Nothing reads more than a file's known size plus one chunk, so a gzip bomb or an endless
+download cannot fill the disk; a full disk stops at once, as no fault of the source.
 """
 
 import gzip
@@ -72,12 +67,8 @@ def missing_files(data_dir: str | os.PathLike, files: Sequence[IdxFile] = FILES)
 
 
 def check_acquired(data_dir: str | os.PathLike, checksums: str | None = None) -> None:
-    """The cheap check of the files in place (header and size), for every ``setup``.
-
-    Raises:
-        DataNotFoundError: a file is missing.
-        CorruptFileError: a file is truncated or garbled.
-    """
+    """The cheap check of the files in place (header and size), for every ``setup``: a
+    :class:`DataNotFoundError` if one is missing, a ``CorruptFileError`` if one is garbled."""
     files = load_checksums(checksums)
     raw = raw_folder(data_dir)
     missing = missing_files(data_dir, files)
@@ -186,10 +177,8 @@ class _Chain:
     unreachable: dict[str, str] = field(default_factory=dict)
 
     def install(self, file: IdxFile, target: Path) -> tuple[str | None, list[_Outcome]]:
-        """Install ``file`` at ``target`` from the first source with a good copy.
-
-        Returns that source (None if none had one) and what the sources before it gave.
-        """
+        """Install ``file`` at ``target`` from the first source with a good copy; return
+        that source (None if none had one) and what the sources before it gave."""
         outcomes = []
         for source in self.sources:
             network = is_network(source)
@@ -239,13 +228,8 @@ def _acquire_one(
             record.remember(target, file)
             return []
         except CorruptFileError as error:
-            outcomes.append(
-                _Outcome(
-                    str(target),
-                    f"failed verification; moved aside to {target.name}.rejected",
-                    str(error),
-                )
-            )
+            moved = f"failed verification; moved aside to {target.name}.rejected"
+            outcomes.append(_Outcome(str(target), moved, str(error)))
     replacing = bool(outcomes)
     source, tried = chain.install(file, target)
     outcomes += tried
@@ -260,11 +244,8 @@ def _acquire_one(
 
 
 def _install(opened: Opened, file: IdxFile, target: Path) -> None:
-    """Copy (decompressing a ``.gz``) into a temporary file, verify it, rename it to target.
-
-    The rename is atomic: a process killed at any point leaves ``target`` as it was, plus
-    at most a ``.part`` file.
-    """
+    """Copy (decompressing a ``.gz``) into a temporary file, verify it, rename it to target:
+    a process killed at any point leaves ``target`` as it was, and a ``.part`` file."""
     if opened.total is not None and opened.total > _most_read(file):
         raise CorruptFileError(
             f"{opened.location} is {opened.total} bytes, more than {_stored_as(opened, file)} "
@@ -278,11 +259,8 @@ def _install(opened: Opened, file: IdxFile, target: Path) -> None:
 def _copy(opened: Opened, file: IdxFile, temporary: Path) -> tuple[str, str | None]:
     """Write ``opened``'s content (decompressed) to ``temporary``, at most ``file.size``
     bytes of it; return the SHA-256 of what was written and the md5 of a ``.gz``."""
-    action = (
-        "Downloading"
-        if is_network(opened.location)
-        else ("Decompressing" if opened.compressed else "Copying")
-    )
+    action = "Decompressing" if opened.compressed else "Copying"
+    action = "Downloading" if is_network(opened.location) else action
     digest = hashlib.sha256()
     written = 0
     with (

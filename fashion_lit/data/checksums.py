@@ -1,8 +1,7 @@
 """Checksum manifests: the expected files of a data set that is not the real FashionMNIST.
 
-A data set of one's own in FashionMNIST's format (a tiny one for tests, a relabelled
-one) is verified exactly as the real one is, against a JSON manifest that replaces the
-built-in table::
+A data set of one's own in FashionMNIST's format is verified as the real one is, against
+a JSON manifest that replaces the built-in table::
 
     {"train-images-idx3-ubyte": {"sha256": "…", "shape": [640, 28, 28], "size": 501776},
      "train-labels-idx1-ubyte": {…}, "t10k-images-idx3-ubyte": {…}, "t10k-labels-idx1-ubyte": {…}}

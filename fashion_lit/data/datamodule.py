@@ -1,13 +1,10 @@
 """The FashionMNIST LightningDataModule.
 
-``prepare_data`` acquires and fully verifies the files (once per node, before any process
-reads them); ``setup`` only checks them cheaply (header and size), reads them and builds
-the train/validation split with its own seeded generator, so the split is the same on
-every run and every rank, whatever the global seed.
-Batches come from device-resident tensors by default (``fashion_lit.data.resident``), or
-from the tutorial's ``Dataset`` + ``DataLoader`` with ``resident: false``. Either way the
-training order depends on the run's seed and the epoch alone, so a resumed run sees the
-batches an uninterrupted run would (``fashion_lit.data.sampling``).
+``prepare_data`` acquires and fully verifies the files, once per node; ``setup`` checks
+them cheaply and splits train/validation with its own seeded generator, the same on every
+run and rank. Batches come from device-resident tensors, or the tutorial's DataLoader
+with ``resident: false``; either way in an order of the run's seed and the epoch alone,
+so a resumed run sees the batches an uninterrupted run would.
 """
 
 from collections.abc import Sequence
@@ -159,11 +156,10 @@ class FashionMNISTDataModule(LightningDataModule):
         if self.resident:
             device = self._device()
             images, targets = self._on_device(dataset, device)
-            sampler = self._sampler(len(targets), shuffle, train, device, shard=True)
+            sampler = self._sampler(len(targets), shuffle, train, device)
             return ResidentBatches(images, targets, batch_size, sampler)
         if train:
-            # Lightning shards a DataLoader across processes itself.
-            sampler = self._sampler(len(dataset), shuffle, train, shard=False)
+            sampler = self._sampler(len(dataset), shuffle, train)
             return ResumableDataLoader(
                 dataset, sampler=sampler, **self._dataloader_options(batch_size)
             )
@@ -181,19 +177,14 @@ class FashionMNISTDataModule(LightningDataModule):
         return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
 
     def _sampler(
-        self,
-        size: int,
-        shuffle: bool,
-        train: bool,
-        device: torch.device | str = "cpu",
-        shard: bool = True,
+        self, size: int, shuffle: bool, train: bool, device: torch.device | str = "cpu"
     ) -> EpochSampler:
         trainer = self.trainer
         # On a resumed run the trainer has restored its epoch before asking for loaders.
         epoch = trainer.current_epoch if trainer is not None else 0
-        rank, world_size = (
-            (trainer.global_rank, trainer.world_size) if trainer and shard else (0, 1)
-        )
+        # Lightning shards a DataLoader across processes itself, but not resident batches.
+        shard = trainer is not None and self.resident
+        rank, world_size = (trainer.global_rank, trainer.world_size) if shard else (0, 1)
         # Training pads so that every rank takes the same number of steps; evaluation
         # does not, so that every image counts exactly once in the metrics.
         return EpochSampler(

@@ -1,9 +1,8 @@
 """The data set in memory: the IDX files read into uint8 tensors, and a ``Dataset`` over them.
 
-torchvision's ``FashionMNIST`` reads the same files the same way, but importing it loads
-all of torchvision (its models and ops included) for one ``fromfile``. The files are
-checked (header and size, :func:`~fashion_lit.data.acquire.check_acquired`) before
-they are read here, so reading is a plain copy of the bytes after the header.
+torchvision's ``FashionMNIST`` reads them the same way, but importing it loads all of
+torchvision for one ``fromfile``. The files are checked before (``check_acquired``), so
+reading is a plain copy of the bytes after the header.
 """
 
 import os
@@ -26,12 +25,8 @@ def read_idx(path: str | os.PathLike, file: IdxFile) -> Tensor:
 
 class LabelledImages(Dataset):
     """Images and labels, item for item what ``torchvision.datasets.FashionMNIST`` with the
-    tutorial's ``ToTensor`` gives: ``(1×28×28 float32 image in [0, 1], int label)``.
-
-    ``data`` (N×28×28, uint8) and ``targets`` (N, int64) are named as torchvision names
-    them. An image is converted as ``ToTensor`` converts a uint8 picture, to float32 then
-    divided by 255, so the numbers are the same bit for bit.
-    """
+    tutorial's ``ToTensor`` gives, bit for bit: ``(1×28×28 float32 in [0, 1], int label)``.
+    ``data`` (N×28×28 uint8) and ``targets`` (N int64) are named as torchvision's."""
 
     def __init__(self, data: Tensor, targets: Tensor) -> None:
         if data.dtype != torch.uint8:

@@ -1,15 +1,10 @@
 """What FashionMNIST is: its files, their shapes and checksums, its classes, its sources.
 
-Facts only; the mechanism that acquires and verifies the files lives beside this module.
-The ``.gz`` md5s are those of the upstream mirror; other packagers (Debian's
-``dataset-fashion-mnist``) compress the same bytes differently, so what identifies the
-data is the SHA-256 of each *decompressed* IDX file.
-
-The class names, the mirror and the archives' md5s are torchvision's
-(``torchvision.datasets.FashionMNIST`` and ``MNIST``), written out rather than imported:
-importing any part of torchvision loads all of it, its models and ops included, and that
-costs a command's start-up about a second for a few strings. tests/test_data.py checks
-that they still equal torchvision's.
+Facts only; the mechanism lives beside this module. Debian compresses the same bytes
+differently from the upstream mirror, so the data is identified by the SHA-256 of each
+*decompressed* file. The class names, the mirror and the md5s are torchvision's, written
+out because importing torchvision costs a start-up about a second; tests/test_data.py
+checks that they still equal torchvision's.
 """
 
 import math

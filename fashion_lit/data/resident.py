@@ -19,10 +19,8 @@ from fashion_lit.data.sampling import EpochSampler
 class ResidentBatches(CountsBatches):
     """An iterable of ``(images, targets)`` batches over device-resident tensors.
 
-    Lightning accepts any sized iterable as a dataloader. It finds ``sampler.set_epoch``
-    the way it does on a DataLoader, reads ``batch_sampler`` (none here) to tell whether
-    the loader shuffles, and saves ``state_dict`` in checkpoints so that a run resumed
-    mid-epoch continues with the next batch.
+    Lightning takes it as a dataloader: it calls ``sampler.set_epoch``, reads
+    ``batch_sampler``, and saves ``state_dict`` in checkpoints for a mid-epoch resume.
     """
 
     batch_sampler = None

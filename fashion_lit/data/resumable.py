@@ -1,9 +1,8 @@
 """Training loaders that a run resumed part-way through an epoch continues exactly.
 
-Lightning saves a training loader's ``state_dict`` in the checkpoint and gives it back on
-a mid-epoch resume; without one, a resumed epoch starts again from its first batch.
-These loaders count the batches they hand out, so the resumed epoch continues with the
-next one; the order itself comes from an :class:`EpochSampler`.
+Lightning saves a training loader's ``state_dict`` and gives it back on a mid-epoch
+resume; these loaders count the batches they hand out, so the epoch continues with the
+next one, not the first. The order comes from an :class:`EpochSampler`.
 """
 
 from collections.abc import Iterator

@@ -1,10 +1,8 @@
 """The order of the training samples: a function of the seed and the epoch alone.
 
-A shuffling ``DataLoader`` draws each epoch's order from the global random generator,
-whose state is not in Lightning's checkpoints, so a run resumed at epoch 2 would see
-epoch 1's order again. ``EpochSampler`` makes the order a function of ``(seed, epoch)``,
-as ``DistributedSampler`` does — Lightning calls ``set_epoch`` on it before every epoch —
-and can start part-way through an epoch, for a run resumed mid-epoch.
+A shuffling ``DataLoader`` draws its order from the global generator, which checkpoints
+do not hold, so a resumed run would repeat an order. ``EpochSampler``'s is a function of
+``(seed, epoch)``, as ``DistributedSampler``'s, and can start mid-epoch, for a resume.
 """
 
 import math

@@ -1,9 +1,7 @@
 """Where the files can come from: local folders, ``file://`` and ``http(s)://`` mirrors.
 
-A source is written as a string, in a config file, on the command line or in
-``$FASHION_LIT_SOURCES``. A folder (or ``file://`` URL) may hold each file as ``.gz`` or
-decompressed; an http(s) mirror is asked for the ``.gz``, as the upstream one serves it,
-by :func:`fashion_lit.io.fetch.fetch` (its redirects, retries, deadline and size cap).
+A folder (or ``file://`` URL) may hold each file as ``.gz`` or decompressed; an http(s)
+mirror is asked for the ``.gz``, as upstream serves it, by :func:`fashion_lit.io.fetch.fetch`.
 """
 
 import os
@@ -37,11 +35,8 @@ def is_network(source: str) -> bool:
 
 
 def folder_of(source: str) -> Path | None:
-    """The local folder a source names, or None for a network source.
-
-    Raises:
-        ValueError: the source is neither a folder nor a file, http or https URL.
-    """
+    """The local folder a source names, None for a network source; a ``ValueError`` for
+    what is neither a folder nor a file, http or https URL."""
     parts = urlsplit(source)
     if parts.scheme in ("http", "https"):
         return None
@@ -56,13 +51,7 @@ def folder_of(source: str) -> Path | None:
 
 def read_file(source: str, file: IdxFile, use: Callable[[Opened], None], max_bytes: int) -> None:
     """Open ``file`` at ``source`` and have ``use`` read it; a network source may send at
-    most ``max_bytes``.
-
-    Raises:
-        NotThere: the folder does not have the file.
-        FetchError: the network source did not give it.
-        OSError: the folder's file could not be read.
-    """
+    most ``max_bytes``. Raises :class:`NotThere`, ``FetchError`` or ``OSError``."""
     folder = folder_of(source)
     if folder is None:
         url = urljoin(source if source.endswith("/") else source + "/", file.archive)

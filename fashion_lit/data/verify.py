@@ -1,10 +1,9 @@
 """Checking that a file is the IDX file the table describes, cheaply or fully.
 
-The cheap check reads the header and the size: it catches a truncated or garbled file
-(torchvision would otherwise fail deep inside with ``shape '[60000, 28, 28]' is invalid
-for input of size …``). The full check hashes the decompressed bytes, the only thing that
-tells FashionMNIST from another data set of the same shape. Its verdict is recorded
-beside the files, so an unchanged file is hashed once, not on every run.
+The cheap check (header and size) catches a truncated or garbled file before torchvision
+fails deep inside. The full check hashes the decompressed bytes, the only way to tell
+FashionMNIST from data of the same shape; its verdict is recorded beside the files, so
+an unchanged file is hashed once, not on every run.
 """
 
 import hashlib
@@ -75,11 +74,8 @@ def check_content(
     sha256: str | None = None,
     gz_md5: str | None = None,
 ) -> None:
-    """The full check: the cheap one, then the SHA-256 of the decompressed bytes.
-
-    ``sha256`` is the file's digest when the caller already computed it while writing;
-    ``gz_md5`` that of the archive it came from, which helps recognise MNIST.
-    """
+    """The full check: the cheap one, then the SHA-256 of the decompressed bytes (``sha256``
+    if the caller computed it while writing; ``gz_md5``, the archive's, recognises MNIST)."""
     shown_as = shown_as or str(path)
     check_shape(path, file, shown_as)
     actual = sha256 or sha256_of(path)
@@ -99,12 +95,8 @@ def check_content(
 
 
 def is_mnist(path: str | os.PathLike, file: IdxFile, gz_md5: str | None = None) -> bool:
-    """Whether a file of FashionMNIST's shape holds MNIST's data instead.
-
-    An upstream MNIST archive is known by its md5. A decompressed file is known by facts
-    about its content: the first and last ten labels of a label file, or the mean pixel of
-    an image file (to within 1e-4; FashionMNIST's differ by more than 0.15).
-    """
+    """Whether a file of FashionMNIST's shape holds MNIST's data instead: known by its
+    archive's md5, its first and last ten labels, or its mean pixel (to within 1e-4)."""
     if gz_md5 is not None and MNIST_GZ_MD5.get(file.archive) == gz_md5:
         return True
     values = np.fromfile(path, dtype=np.uint8, offset=file.header_size)
@@ -118,12 +110,9 @@ def is_mnist(path: str | os.PathLike, file: IdxFile, gz_md5: str | None = None) 
 
 
 class VerdictRecord:
-    """The full checks that passed, kept in ``<raw>/.verified.json``.
-
-    A file is vouched for while its size, modification time and inode are those it had
-    when it was hashed, and the hash it was checked against is still the expected one.
-    Anything unreadable in the record only means that the files are hashed again.
-    """
+    """The full checks that passed, kept in ``<raw>/.verified.json``: a file is vouched
+    for while its size, mtime, inode and expected hash are those it was checked with. An
+    unreadable record only means that the files are hashed again."""
 
     def __init__(self, raw: Path) -> None:
         self.path = raw / ".verified.json"

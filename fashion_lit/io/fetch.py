@@ -102,11 +102,8 @@ def fetch(url: str, use: Callable[[Stream], None], max_bytes: int) -> None:
 def download(url: str) -> Path:
     """Download ``url`` into a new temporary folder; return the file there.
 
-    The folder is kept while the process runs, to read the file, and removed: at once if
-    the download fails or is interrupted (Ctrl-C; SIGTERM too, unless the program handles
-    it itself), otherwise at the process's normal exit. A process killed later by a signal
-    it does not handle leaves it in ``$TMPDIR``. The cap is ``$FASHION_LIT_MAX_DOWNLOAD_MB``
-    (2048).
+    The folder is removed at once if the download fails or is interrupted, otherwise at
+    the process's normal exit. The cap is ``$FASHION_LIT_MAX_DOWNLOAD_MB`` (2048).
     """
     max_bytes = int(_setting(url, MAX_DOWNLOAD_MB_ENV, 2048.0) * (1 << 20))
     with _sigterm_raises():

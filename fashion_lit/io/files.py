@@ -1,11 +1,9 @@
 """Writing files safely: the one atomic writer, and clear errors when a file cannot be written.
 
-Every file fashion_lit writes (the data files and their verification record, checkpoints,
-predictions, exported models) goes through :func:`replaced_atomically`, so a reader sees
-the old version or the new one, never half of it, and a failed writer leaves nothing
-behind. A full disk is reported as such (:class:`NoSpaceError`), naming the file, the
-space left and what to do, rather than surfacing as a bare ``[Errno 28]`` that reads
-like a fault of whatever was being copied.
+Every file fashion_lit writes goes through :func:`replaced_atomically`: a reader sees the
+old version or the new one, never half, and a failed writer leaves nothing. A full disk
+is a :class:`NoSpaceError` naming the file, the space left and what to do, not a bare
+``[Errno 28]`` that reads like a fault of whatever was being copied.
 """
 
 import errno
@@ -79,10 +77,8 @@ def replaced_atomically(
 ) -> Iterator[Path]:
     """Yield a new temporary path beside ``path``; on success, rename it onto ``path``.
 
-    The rename is atomic on one file system, so an interrupted writer (an error, Ctrl-C,
-    a killed job) leaves ``path`` as it was and removes its temporary file. The file
-    gets the permissions of any new file, and a hidden name. A full disk, met while
-    creating, writing or flushing the file, raises :class:`NoSpaceError`.
+    The rename is atomic, so an interrupted writer leaves ``path`` as it was (and no
+    temporary file). A full disk raises :class:`NoSpaceError`.
 
     Args:
         path: the file to write.
@@ -115,21 +111,12 @@ def replaced_atomically(
 def check_writable(
     path: str | os.PathLike, option: str, overwrite_option: str | None = None
 ) -> None:
-    """Make sure that ``path`` can be written, before any work is done to produce it.
+    """Make sure that ``path`` can be written, before any work is done to produce it, or
+    raise :class:`OutputError` naming ``option`` (``--prediction.output``).
 
-    The folder is created if need be, and a temporary file is created in it and removed:
-    the only test that answers for every reason (permissions, a read-only file system, a
-    full disk, a file where a folder should be; ``os.access`` says yes to root).
-
-    Args:
-        path: the file to be written.
-        option: the option that named it, for the messages (``--prediction.output``).
-        overwrite_option: if given, an existing file is refused, and the message says
-            that this option (``--prediction.overwrite true``) replaces it.
-
-    Raises:
-        OutputError: ``path`` is a folder, exists and may not be replaced, or cannot be
-            written.
+    A temporary file is created beside it and removed: the only test that answers for
+    every reason (``os.access`` says yes to root). With ``overwrite_option``
+    (``--prediction.overwrite true``), an existing file is refused, naming that option.
     """
     path = Path(path)
     if path.is_dir():

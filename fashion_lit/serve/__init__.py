@@ -1,8 +1,6 @@
 """The classifier as a service: ``python -m fashion_lit serve`` (see :mod:`.command`).
 
-``command`` parses the options and checks the checkpoint and the port, ``processes`` runs
-the HTTP server processes, ``app`` is the FastAPI application each of them serves,
-``inputs`` decodes a request's pictures, ``batching`` runs the network on concurrent
-requests together, ``predictions`` writes the answer, ``examples`` holds the test
-images of the page, and ``static/`` is the page itself.
+``command`` checks and starts, ``processes`` runs the servers of the ``app``; a request's
+pictures go through ``inputs``, ``batching`` and ``predictions``; ``examples`` and
+``static/`` make the page.
 """

@@ -1,22 +1,9 @@
-"""The service as a FastAPI application, built once in each HTTP server process.
+"""The service as a FastAPI application, built by :func:`create_app` in each server process.
 
-==========================  ==========================================================
-``POST /predict``           pictures → the top 3 classes of each (:mod:`.inputs`,
-                            :mod:`.batching`, :mod:`.predictions`)
-``GET /health``             ``{"status": "ok"}``: the network is loaded
-``GET /info``               the checkpoint, its run folder and ``val/acc``, the class
-                            names, the package versions and the server's settings
-``GET /``                   the page; its assets under ``/static`` are served here too,
-                            so it works offline
-``GET /examples/random``    a FashionMNIST test image and its true class, for the page
-``GET /openapi.json``       FastAPI's description of the API (``/docs`` draws it)
-==========================  ==========================================================
-
-Every error is answered as JSON ``{"error": "..."}`` that names what was wrong, FastAPI's
-own ``{"detail": ...}`` included, so the page and programs read one shape.
-
-:func:`create_app` builds it in each server process (:mod:`.processes`) from the same
-:class:`Settings`.
+Its routes: ``POST /predict``, ``GET /health``, ``GET /info``, the page at ``/`` (its
+assets under ``/static``, so it works offline), ``GET /examples/random`` for the page,
+and FastAPI's ``/openapi.json``. Every error, FastAPI's own included, is answered as JSON
+``{"error": "..."}``, so the page and programs read one shape.
 """
 
 from collections.abc import AsyncIterator
@@ -53,18 +40,8 @@ class ErrorAnswer(BaseModel):
 
 @dataclass(frozen=True)
 class Settings:
-    """What shapes the service in each process (see ``python -m fashion_lit serve --help``).
-
-    Attributes:
-        ckpt_path: the checkpoint or state_dict file, already checked (a relative path is
-            relative to the working folder, which the server processes share).
-        data_dir: the data folder that holds the FashionMNIST test images, if any.
-        max_request_mb: the largest request accepted, in megabytes.
-        max_batch_size: the most images in one forward pass.
-        batch_timeout: the longest a batch waits for more requests, in seconds.
-        torch_threads: PyTorch's threads in each process.
-        processes: the number of HTTP server processes (reported in ``/info``).
-    """
+    """What shapes the service in each process: ``serve``'s options of the same names
+    (see ``python -m fashion_lit serve --help``), ``ckpt_path`` already checked."""
 
     ckpt_path: str
     data_dir: str

@@ -1,14 +1,10 @@
 """Dynamic batching: the images of concurrent requests go through the network together.
 
-Each HTTP server process has one :class:`Batcher`. A request hands it its images (already
-decoded, so a bad request never joins a batch) and waits; a background task takes the
-images that are waiting, up to ``max_batch_size``, runs one forward pass, and gives each
-request its own rows of the result. Under load a batch fills with the requests that
-arrived while the previous one ran; a lone request is not held back, unless
-``batch_timeout`` asks to wait for company.
-
-The forward pass runs in the event loop itself: for this network it takes a fraction of
-a millisecond, less than handing it to a thread would cost.
+Each server process has one :class:`Batcher`: a request hands it its decoded images and
+waits; a background task runs the waiting images, up to ``max_batch_size``, in one
+forward pass and gives each request its rows. A lone request is not held back unless
+``batch_timeout`` asks. The pass runs in the event loop itself: for this network it takes
+less than handing it to a thread would cost.
 """
 
 import asyncio

@@ -3,30 +3,18 @@
     python -m fashion_lit serve --config configs/quickstart.yaml --ckpt_path best
     # then open http://127.0.0.1:8000
 
-Serves the network of anything ``predict --ckpt_path`` accepts (``best``, ``last``, a
-``.ckpt`` file, the tutorial's ``model.pth``) with FastAPI and uvicorn, in
-``--processes`` HTTP server processes (:mod:`.processes`), each with its own copy of the
-network (2.7 MB) and its own :class:`~fashion_lit.serve.batching.Batcher`. A missing or
-unusable checkpoint is refused before the port is bound, with ``predict``'s message and
-exit status 2. Ctrl-C or SIGTERM stops the server: it stops accepting connections,
-finishes the requests in flight, then exits with status 0.
+Serves the network of anything ``predict --ckpt_path`` accepts in ``--processes`` HTTP
+server processes (:mod:`.processes`), each with its own network and batcher. A bad
+checkpoint is refused before the port is bound, with ``predict``'s message and status 2;
+Ctrl-C or SIGTERM finishes the requests in flight, then exits with status 0.
 
-Why FastAPI and uvicorn, not LitServe: LitServe hands every request from its HTTP server
-process to an inference worker process and back through queues. For this network that
-hand-over costs more CPU time per request than the rest of the service together (parsing
-the upload, decoding the picture, the forward pass, the JSON), so on a 2-core machine
-LitServe stays below even a naive one-process endpoint. Here each HTTP server process
-runs the network itself. ``benchmarks/serve.py`` measures the three side by side,
-including the CPU time per request (see the README's serving results).
-
-Why the defaults (chosen with ``benchmarks/serve.py`` on a 2-core machine):
-
-* ``processes=2``: the HTTP work costs far more than the network, so one server process
-  per core.
-* ``torch_threads=1``: a batch of this network is too small to gain from more threads,
-  which would only fight the HTTP work for the cores.
-* ``max_batch_size=32``, ``batch_timeout=0``: under load a forward pass takes the
-  requests that arrived during the previous one; a lone request never waits for company.
+Why FastAPI and uvicorn, not LitServe: LitServe passes every request to an inference
+process and back through queues, which for this network costs more CPU time than the
+rest of the service together; each of our server processes runs the network itself.
+Why the defaults: the HTTP work costs far more than the network, so one process per core
+(``processes=2``) and one torch thread; under load a forward pass takes the requests that
+came during the previous one, so a lone request never waits (``batch_timeout=0``).
+``benchmarks/serve.py`` measured all this on a 2-core machine (the README's results).
 """
 
 import socket

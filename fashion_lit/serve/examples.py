@@ -1,9 +1,7 @@
 """FashionMNIST's test images as examples, for the page's "random test image" button.
 
-Read once, in the server's main process, from the raw files under the data folder (as
-``make data`` lays them out), before the HTTP server processes are forked: they share
-them. Without the files the service still runs; the button is disabled and the page
-shows :attr:`Examples.note`.
+Read by each server process from the raw files under the data folder. Without them the
+service still runs; the button is disabled and the page shows :attr:`Examples.note`.
 """
 
 import secrets
@@ -19,17 +17,11 @@ from fashion_lit.data.verify import CorruptFileError
 
 @dataclass(frozen=True)
 class Examples:
-    """The test images and their labels, or a note that says why there are none.
+    """The test images and their labels, or a note that says why there are none."""
 
-    Attributes:
-        images: N×28×28 uint8 gray levels, FashionMNIST's own (before ``ToTensor``).
-        labels: the N true classes.
-        note: why there are no images and how to get them; empty when there are.
-    """
-
-    images: np.ndarray
+    images: np.ndarray  # N×28×28 uint8 gray levels, as before ``ToTensor``
     labels: np.ndarray
-    note: str = ""
+    note: str = ""  # why there are no images and how to get them
 
     def __len__(self) -> int:
         return len(self.labels)

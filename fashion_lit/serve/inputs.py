@@ -1,14 +1,9 @@
 """The images of a ``POST /predict`` request, decoded in the request's own handler.
 
-A request carries image files as multipart form parts named ``file`` (one or several),
-or JSON ``{"images": [...]}`` of 28×28 arrays of numbers in [0, 1]. Each file goes
-through :func:`fashion_lit.images.decode_image`, the conversion ``predict
---data.predict_paths`` uses, so the service and the command give the same tensor.
-
-:func:`read_images` is the route's FastAPI dependency: it runs before the images join a
-batch (:mod:`fashion_lit.serve.batching`), so a request that is not an image, or of the
-wrong shape, is answered with a 4xx there, never reaches the network, and cannot fail
-the requests it would have been batched with.
+Image files (multipart parts named ``file``) go through ``predict``'s own
+:func:`~fashion_lit.images.decode_image`; JSON ``{"images": [...]}`` holds 28×28 arrays in
+[0, 1]. :func:`read_images`, the route's FastAPI dependency, runs before the images join a
+batch, so a bad request gets its 4xx there and cannot fail the requests of its batch.
 """
 
 from dataclasses import dataclass, field
@@ -71,17 +66,10 @@ REQUEST_BODY = {
 
 @dataclass(frozen=True)
 class Images:
-    """The decoded images of one request: what the batcher receives.
+    """The decoded images of one request, in the order sent: what the batcher receives."""
 
-    Attributes:
-        pixels: N×1×28×28 float32 array in [0, 1], one image per file or array, in the
-            order sent.
-        names: the uploaded files' names, or ``None`` for JSON arrays (then each
-            prediction is identified by its position).
-    """
-
-    pixels: np.ndarray = field(repr=False)  # 784 numbers per image: too many for a repr
-    names: list[str] | None
+    pixels: np.ndarray = field(repr=False)  # N×1×28×28 float32 in [0, 1]: too long for a repr
+    names: list[str] | None  # the files' names; None for JSON arrays, known by position
 
 
 def bad_request(message: str, status_code: int = HTTP_400_BAD_REQUEST) -> HTTPException:
@@ -89,10 +77,8 @@ def bad_request(message: str, status_code: int = HTTP_400_BAD_REQUEST) -> HTTPEx
 
 
 async def read_images(request: Request) -> Images:
-    """The FastAPI dependency that turns a ``/predict`` request into :class:`Images`.
-
-    Raises an ``HTTPException`` with a 4xx status and a message that names what is wrong.
-    """
+    """The FastAPI dependency that turns a ``/predict`` request into :class:`Images`, or
+    raises an ``HTTPException`` with a 4xx status and a message that names what is wrong."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         pixels, names = await _read_files(request)
@@ -163,11 +149,9 @@ def _read_arrays(body: bytes) -> np.ndarray:
 class BodyLimit:
     """ASGI middleware: a request body over ``max_bytes`` ends its request with a 413.
 
-    The size is checked against Content-Length before the body is read, and counted as it
-    arrives otherwise, so an oversized upload is never held in memory. The 413 is raised
-    as an ``HTTPException`` from the reading, so the application answers it (in JSON);
-    Starlette's own ``RequestBodyLimitMiddleware`` (FastAPI's ``max_body_size``) replaces
-    that answer with plain text whenever Content-Length is over the limit.
+    Checked against Content-Length, else counted as it arrives, so an oversized upload is
+    never held in memory; raised from the reading, so the application answers it in JSON
+    (Starlette's ``RequestBodyLimitMiddleware`` answers in plain text).
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:

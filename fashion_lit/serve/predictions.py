@@ -1,12 +1,8 @@
 """The answer to ``POST /predict``: one prediction per image, as ``predict`` writes them.
 
-Each prediction has the fields of a row of ``predict``'s JSON output (built by the same
-:func:`~fashion_lit.callbacks.prediction_writer.prediction_rows`): ``path`` (the uploaded
-file's name) or ``index`` (the array's position in the request), ``predicted``,
-``predicted_name``,
-``probability``, and the top 3 classes as ``top3``, ``top3_names`` and
-``top3_probabilities``; with ``?with_image=true``, also ``image``, the picture as the
-model saw it (28 rows of 28 gray levels in [0, 1]).
+Each is a row of ``predict``'s JSON output, built by the same
+:func:`~fashion_lit.callbacks.prediction_writer.prediction_rows`; with ``?with_image=true``
+also ``image``, the picture as the model saw it (28 rows of 28 gray levels in [0, 1]).
 """
 
 from typing import Any

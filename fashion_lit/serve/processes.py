@@ -1,15 +1,10 @@
 """The HTTP server processes: a uvicorn server in each, each on its own listening socket.
 
-uvicorn's own ``--workers`` shares one listening socket between its processes, and the
-first process to wake takes every connection waiting: with hey's 32 keep-alive
-connections we saw 32/0, 26/6 and 15/17 between two processes, so one core did the work
-of two. Here each process binds its own socket with ``SO_REUSEPORT``, and the kernel
-spreads the connections between them.
-
-The parent process only watches: on Ctrl-C (SIGINT to the whole process group) or
-SIGTERM it asks every server process to stop (SIGTERM), and each finishes its requests
-in flight, as uvicorn does, before it exits. If a server process ends by itself (it
-could not start, say), the others are stopped too and :func:`run_processes` says so.
+uvicorn's ``--workers`` share one socket, and the first to wake takes every waiting
+connection (we saw 32/0 of 32 keep-alive connections): one core did the work of two.
+Here each process binds its own with ``SO_REUSEPORT``, and the kernel spreads them.
+The parent only watches: on Ctrl-C or SIGTERM it sends each server SIGTERM, which finishes
+its requests in flight; if one ends by itself, the others are stopped, and it says so.
 """
 
 import multiprocessing

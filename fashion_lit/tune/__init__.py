@@ -1,10 +1,6 @@
 """``python -m fashion_lit tune``: hyperparameter search with Optuna over any config key.
 
-- ``space``: the search file (keys, ranges, sampler, pruner), checked before any trial;
-- ``fit_parser``: the real ``fit`` parser, which checks keys and writes trial configs;
-- ``study``: the study's storage and what each trial records;
-- ``runner``: trials as ``fit`` processes, in parallel, up to a total, stopped cleanly;
-- ``reporter``: the Lightning callback in each trial that reports ``val/acc`` and prunes;
-- ``report``: the table of trials and the best trial's config;
-- ``command``: the command line.
+``command`` reads the search file (``space``), checks it with the real ``fit`` parser
+(``fit_parser``) and opens the study (``study``); ``runner`` runs trials as ``fit``
+processes, each reporting through ``reporter``; ``report`` tells what was found.
 """

@@ -1,9 +1,8 @@
 """What a study has found: the table of its trials, and the best trial as a config file.
 
-``tune`` prints both when it ends, and ``tune --report`` at any time, also while other
-processes are still running trials. The best trial's configuration is written to
-``best.yaml`` in the study folder, from the trial's record in the study (so any machine
-that reaches the study can write it), with how to reproduce the trial in its header.
+``tune`` prints both when it ends, ``tune --report`` at any time. ``best.yaml`` in the
+study folder is written from the study's record (any machine can write it), with how to
+reproduce the trial in its header.
 """
 
 import datetime

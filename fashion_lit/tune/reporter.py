@@ -1,20 +1,14 @@
 """The link between a trial's ``fit`` process and its Optuna trial: a Lightning callback.
 
-``tune`` adds :class:`TrialReporter` to the ``trainer.callbacks`` of each trial (its
-``config.yaml`` shows it). After each validation it reports ``val/acc`` to the trial, at
-the epoch as the step, and stops the run when the study's pruner finds the trial
-hopeless: Lightning ends the epoch and saves ``last.ckpt`` as usual, ``fit`` exits with
-status 0, and ``tune`` reads the verdict from the trial. It also stops the run, as
-SIGTERM does (after the batch, saving ``last.ckpt``), when the ``tune`` process that
-started it is gone, so that a search killed with SIGKILL leaves no training behind.
+After each validation :class:`TrialReporter` reports ``val/acc`` (the epoch as the step)
+and, when the pruner finds the trial hopeless, stops the run as usual (``last.ckpt``,
+status 0); ``tune`` reads the verdict from the trial. It also stops the run as SIGTERM
+does when the ``tune`` that started it is gone, so a killed search leaves no training.
 
-Why not optuna-integration's ``PyTorchLightningPruningCallback``: it takes a live
-``optuna.trial.Trial``, which a ``fit`` started as its own process from a config cannot
-be handed; outside DDP it raises ``TrialPruned`` inside ``fit``, which would end a
-trial that went as designed with a traceback and a failed exit status; and it reads
-private attributes of Lightning (``trainer._accelerator_connector``) and of Optuna
-(``_CachedStorage``, ``trial._trial_id``). This is Optuna's public ``Trial.report`` and
-``Trial.should_prune`` behind arguments that a config can hold.
+Not optuna-integration's ``PyTorchLightningPruningCallback``: it needs a live ``Trial``,
+which a ``fit`` process started from a config cannot be handed; it ends a pruned trial
+with a traceback and a failed status; and it reads private attributes of Lightning and
+Optuna. This is the public ``Trial.report`` and ``should_prune``, configured by values.
 """
 
 import os
@@ -31,17 +25,11 @@ from fashion_lit.tune.study import PRUNED_AT_EPOCH, open_storage, trial_id
 
 
 class TrialReporter(Callback):
-    """Reports ``val/acc`` to trial ``trial_number`` of a study, and prunes the run.
-
-    Args:
-        storage: the study's database URL.
-        study_name: the study's name in it.
-        trial_number: the trial that this run is.
-        pruner: the study's pruner, which decides from the reported values.
+    """Reports ``val/acc`` to trial ``trial_number`` of the study ``study_name`` in the
+    database ``storage``, and prunes the run as the study's ``pruner`` decides.
 
     Only ``fit`` reports, and only while the trial is running: a run started again from
-    its folder's ``config.yaml`` after the search (to resume or test it) trains as any
-    other run, with a warning.
+    its ``config.yaml`` after the search trains as any other, with a warning.
     """
 
     def __init__(

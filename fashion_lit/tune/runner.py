@@ -1,25 +1,19 @@
 """Running a search's trials: each one an ordinary ``fit`` process, up to a total for the study.
 
-Each trial is ``python -m fashion_lit fit`` with the search's config and options, the
-trial's values as options (``--model.label_smoothing=0.13``), its seed, and a run
-folder named by its number under the study folder (``lightning_logs/<study>/trial_N``),
-so that trials never share a global random state or race for a ``version_N``. Its
-``TrialReporter`` callback reports ``val/acc`` to the trial and prunes it; its thread
-count is set with ``OMP_NUM_THREADS``; its output goes to ``fit.log`` in its folder.
+A trial is ``python -m fashion_lit fit`` with the search's config and options, its values
+and seed as options, and its own run folder (``lightning_logs/<study>/trial_N``), so that
+trials share no random state and never race for a ``version_N``; its ``TrialReporter``
+reports ``val/acc`` and prunes, and its output goes to ``fit.log`` there.
 
-``jobs`` threads each run one trial at a time through Optuna's ``study.optimize``, which
-records each trial's heartbeat: a trial whose ``tune`` was killed is failed by the next
-``tune`` once its heartbeat is older than twice the interval, and its slot is run again.
-The study's total counts finished trials (complete or pruned): a thread starts a trial
-only while finished and running trials are fewer, and waits while the running ones
-could complete it. That count and the start of the trial are one step under a file lock
-in the study folder, so processes on one machine never overshoot the total; processes on
-several machines may overshoot it by a trial each when they start at the same moment.
+``jobs`` threads run one trial at a time each through ``study.optimize``, which records
+heartbeats: a trial whose ``tune`` was killed is failed by a later ``tune`` and its slot
+run again. A thread starts a trial only while finished and running trials are fewer than
+the total, counted under a file lock in the study folder with the start, so processes on
+one machine never overshoot it (several machines may, by a trial each).
 
-Ctrl-C or SIGTERM stops the search: each running trial gets SIGTERM, so it stops after
-its batch and saves ``last.ckpt``; it is recorded as failed, and its slot runs again at
-the next ``tune``. Trials run in their own sessions, so a Ctrl-C reaches them only
-through ``tune``, once.
+Ctrl-C or SIGTERM sends each running trial SIGTERM: it stops after its batch, saves
+``last.ckpt`` and is failed, its slot free. Trials run in their own sessions, so a Ctrl-C
+reaches them only through ``tune``, once.
 """
 
 import json
@@ -84,25 +78,13 @@ class Next(Enum):
 
 @dataclass(frozen=True)
 class Search:
-    """What this ``tune`` command runs, and where.
+    """What this ``tune`` command runs, and where (the options of :func:`~.command.tune`)."""
 
-    Attributes:
-        study: the study, opened with its storage, sampler and pruner.
-        storage: the study's database URL, handed to each trial's ``fit``.
-        space: the search space.
-        fit: the ``fit`` parser with the search's config and options.
-        study_dir: the folder of the trials' run folders (it exists).
-        trials: the total of finished trials for the study.
-        jobs: trials run at once by this process.
-        threads: torch threads per trial.
-        timeout: seconds after which no trial is started; None for no limit.
-    """
-
-    study: optuna.Study
-    storage: str
+    study: optuna.Study  # opened with its storage, sampler and pruner
+    storage: str  # its database URL, handed to each trial's ``fit``
     space: SearchSpace
-    fit: FitParser
-    study_dir: Path
+    fit: FitParser  # the ``fit`` parser with the search's config and options
+    study_dir: Path  # the trials' run folders are in it (it exists)
     trials: int
     jobs: int
     threads: int
@@ -234,15 +216,8 @@ class SearchRun:
         run_dir.mkdir(parents=True)
         log = run_dir / "fit.log"
         say(f"Trial {number} started: {describe(trial.params)} ({log})")
-        command = [
-            sys.executable,
-            "-m",
-            "fashion_lit",
-            "fit",
-            *search.fit.base_args,
-            *options,
-            *self._run_options(number),
-        ]
+        command = [sys.executable, "-m", "fashion_lit", "fit", *search.fit.base_args, *options]
+        command += self._run_options(number)
         started = time.monotonic()
         status = self._fit(command, log)
         minutes = f"{(time.monotonic() - started) / 60:.1f} min"

@@ -11,14 +11,10 @@ dotted key, as on the command line, and gives its range as the arguments of Optu
     sampler: {class_path: optuna.samplers.TPESampler, init_args: {n_startup_trials: 6}}
     pruner: {class_path: optuna.pruners.MedianPruner, init_args: {n_warmup_steps: 5}}
 
-``sampler`` and ``pruner`` are optional (Optuna's ``TPESampler()`` and ``MedianPruner()``)
-and take any of Optuna's classes, or your own, by class path.
-
-Everything is checked before a trial runs: the file's layout (jsonargparse), each range
-(Optuna's own distribution classes), and each key, with the ends of its range or each of
-its choices, against the real ``fit`` parser with the search's config. So a misspelled
-key, a key the config does not have (``init_args.max_lr`` of a schedule the config does
-not use) or a value of the wrong type is refused with the key named.
+``sampler`` and ``pruner`` are optional (``TPESampler()``, ``MedianPruner()``) and take
+any class by class path. Before a trial runs, the layout is checked by jsonargparse, each
+range by Optuna's distribution classes, and each key with its ends or choices by the real
+``fit`` parser, so a misspelled or unused key or a wrongly typed value is refused, named.
 """
 
 import inspect
@@ -56,21 +52,13 @@ class SearchSpaceError(ValueError):
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """What ``tune`` searches and how: ranges by config key, a sampler and a pruner.
+    """What ``tune`` searches and how: ranges by config key, a sampler and a pruner."""
 
-    Attributes:
-        source: the search file.
-        params: each key's range, as ``trial.suggest_<type>``'s arguments plus ``type``.
-        sampler: proposes each trial's values.
-        pruner: stops hopeless trials; built in each trial's ``fit`` process from
-            ``pruner_spec``, its class path and arguments.
-    """
-
-    source: Path
-    params: dict[str, dict[str, Any]]
+    source: Path  # the search file
+    params: dict[str, dict[str, Any]]  # ``trial.suggest_<type>``'s arguments, and ``type``
     sampler: BaseSampler
     pruner: BasePruner
-    pruner_spec: dict[str, Any]
+    pruner_spec: dict[str, Any]  # its class path and arguments, for each trial's ``fit``
 
     def suggest(self, trial: optuna.trial.BaseTrial) -> dict[str, Any]:
         """Sample the value of every key for ``trial``."""

@@ -1,11 +1,9 @@
 """Where a search's study is stored, and what each of its trials records.
 
-The study is Optuna's, in a relational database: by default an SQLite file in the study
-folder, ``lightning_logs/<study>/study.db``; any URL that Optuna's ``RDBStorage`` accepts
-(``postgresql://…``, ``mysql+pymysql://…``) lets processes on many machines share one.
-The ``tune`` process and each trial's ``fit`` process open it alike, with
-:func:`open_storage`. Beside its parameters and values, each trial records the user
-attributes named below, so that it can be reproduced and found from any machine.
+By default an SQLite file, ``lightning_logs/<study>/study.db``; any ``RDBStorage`` URL
+(``postgresql://…``) lets many machines share one. ``tune`` and each trial's ``fit`` open
+it with :func:`open_storage`. Each trial records the user attributes below, so that it can
+be reproduced and found from any machine.
 """
 
 import warnings
@@ -48,13 +46,9 @@ def study_lock(study_dir: Path) -> FileLock:
 
 
 def open_storage(url: str, heartbeat_interval: int | None = None) -> RDBStorage:
-    """Optuna's RDB storage at ``url``.
-
-    An SQLite file is shared by several processes through its lock: a writer waits up to
-    a minute for it rather than failing at the first busy moment. ``heartbeat_interval``
-    (seconds) makes each running trial of this process record a heartbeat, and a trial
-    whose heartbeat stopped (its process was killed) count as failed after twice that.
-    """
+    """Optuna's RDB storage at ``url``; a writer waits up to a minute for an SQLite file's
+    lock rather than failing. With ``heartbeat_interval`` (seconds) a running trial records
+    heartbeats, and one whose heartbeat stopped counts as failed after twice that."""
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     with warnings.catch_warnings():
         # The heartbeat has been "experimental" in Optuna since 2.9; it is what frees the
