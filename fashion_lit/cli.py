@@ -25,8 +25,9 @@ from fashion_lit.callbacks.checkpoints import LastCheckpoint, RunCheckpoint
 from fashion_lit.callbacks.evaluation_images import EvaluationImages
 from fashion_lit.callbacks.prediction_writer import PredictionWriter
 from fashion_lit.callbacks.progress import StepLossProgressBar
-from fashion_lit.checkpoints import AtomicCheckpointIO, CheckpointError
+from fashion_lit.checkpoints import CheckpointError
 from fashion_lit.checkpoints.request import CheckpointRequest, request_checkpoint
+from fashion_lit.checkpoints.saving import AtomicCheckpointIO
 from fashion_lit.cuda_graph import CudaGraphUnsupportedError
 from fashion_lit.data import DataNotFoundError, DataVerificationError, FashionMNISTDataModule
 from fashion_lit.data.datamodule import PredictIndexError

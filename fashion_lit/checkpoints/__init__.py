@@ -12,8 +12,12 @@
 
 Which checkpoints a run keeps is decided by its callbacks
 (:mod:`fashion_lit.callbacks.checkpoints`). Every failure is a :class:`CheckpointError`
-whose message names the file and the fix.
+whose message names the file and the fix. Reading needs torch alone: what needs
+Lightning or the model (writing, hyperparameters) is imported when first used (PEP 562),
+so that ``serve`` does not import Lightning.
 """
+
+from importlib import import_module
 
 from fashion_lit.checkpoints.errors import (
     ArchitectureMismatchError,
@@ -23,7 +27,6 @@ from fashion_lit.checkpoints.errors import (
     ForbiddenHyperparameterError,
     UnsafeCheckpointError,
 )
-from fashion_lit.checkpoints.hyperparameters import hyperparameters_to_take
 from fashion_lit.checkpoints.locate import is_url, resolve
 from fashion_lit.checkpoints.reading import (
     Checkpoint,
@@ -33,11 +36,16 @@ from fashion_lit.checkpoints.reading import (
     load_network,
     read,
 )
-from fashion_lit.checkpoints.saving import AtomicCheckpointIO, atomic_torch_save
+
+#: Names imported when first used, and their modules.
+_LAZY = {
+    "AtomicCheckpointIO": "fashion_lit.checkpoints.saving",
+    "atomic_torch_save": "fashion_lit.checkpoints.saving",
+    "hyperparameters_to_take": "fashion_lit.checkpoints.hyperparameters",
+}
 
 __all__ = [
     "ArchitectureMismatchError",
-    "AtomicCheckpointIO",
     "Checkpoint",
     "CheckpointError",
     "CheckpointNotFoundError",
@@ -45,12 +53,17 @@ __all__ = [
     "ForbiddenHyperparameterError",
     "LoadedNetwork",
     "UnsafeCheckpointError",
-    "atomic_torch_save",
     "check_state_dict_fits",
-    "hyperparameters_to_take",
     "is_url",
     "load",
     "load_network",
     "read",
     "resolve",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'fashion_lit.checkpoints' has no attribute {name!r}")
+    return getattr(import_module(_LAZY[name]), name)
