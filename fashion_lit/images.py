@@ -8,8 +8,10 @@ centred on black. A 28×28 PNG of a test image therefore gives exactly that imag
 
 Read: :data:`FORMATS`, judged by content for a file and by :data:`IMAGE_SUFFIXES` in a
 folder; regular files only (a FIFO would block the reader). Of several frames the first
-is used, with a note. Refused with :class:`ImageError`: other formats, damaged files, and
-more than :data:`MAX_PIXELS` pixels, judged from the header before decoding.
+is used, with a note. Refused with :class:`ImageError`: other formats, damaged files
+(their pixels or their metadata: an orientation that cannot be read would turn the
+garment silently), and more than :data:`MAX_PIXELS` pixels, judged from the header
+before decoding.
 """
 
 import io
@@ -23,7 +25,7 @@ from typing import BinaryIO
 
 import numpy as np
 import torch
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -60,6 +62,18 @@ _WORKING_MODES.update(dict.fromkeys(("I;16", "I;16L", "I;16B", "I;16N"), "I"))
 
 #: The largest value of each one-band mode, which becomes 1.
 _WHITE = {"F": 1.0, "I": 65535.0, "L": 255.0}
+
+#: What makes a picture upright, by its EXIF orientation: ``ImageOps.exif_transpose``'s
+#: table. That function is not used, as it parses the metadata again and writes it back.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class ImageError(ValueError):
@@ -124,25 +138,42 @@ def to_fashion_mnist(image: Image.Image, name: str = "the picture") -> Tensor:
             )
         image.draft("L", _draft_size(image.size))  # a JPEG decodes straight to a smaller size
         image.load()
-        orientation = image.getexif().get(ExifTags.Base.Orientation)
-    small = _reduced(_in_working_mode(image, name))
-    if orientation is not None:  # the reduced copy has lost the EXIF data it is read from
-        small.getexif()[ExifTags.Base.Orientation] = orientation
-    gray, white = _grayscale(ImageOps.exif_transpose(small))
-    if border_mean(gray) > white / 2:
-        gray = gray.point(lambda value: white - value)
-    return torch.from_numpy(np.array(_fitted(gray))).div(white).unsqueeze(0)
+        upright = _UPRIGHT.get(_orientation(image, name))
+        small = _reduced(_in_working_mode(image, name))
+        gray, white = _grayscale(small.transpose(upright) if upright is not None else small)
+        if border_mean(gray) > white / 2:
+            gray = gray.point(lambda value: white - value)
+        return torch.from_numpy(np.array(_fitted(gray))).div(white).unsqueeze(0)
+
+
+def _orientation(image: Image.Image, name: str) -> object:
+    """The EXIF orientation of ``image`` (None if it has none); an :class:`ImageError` if
+    its EXIF metadata cannot be read."""
+    try:
+        if "exif" in image.info:  # parsed afresh: Pillow's JPEG reader parses it first for
+            Image.Exif().load(image.info["exif"])  # the DPI and keeps it empty if that fails
+        return image.getexif().get(ExifTags.Base.Orientation)
+    except Exception as error:
+        raise ImageError(
+            f"{name} has damaged EXIF metadata ({str(error) or type(error).__name__}), so "
+            "which way up it is cannot be read. Save the picture again with an image editor, "
+            "or without its metadata."
+        ) from error
 
 
 @contextmanager
 def _reading(name: str) -> Iterator[None]:
-    """Pillow's errors while identifying or decoding a picture, as :class:`ImageError`.
+    """Pillow's errors while reading or converting a picture, as :class:`ImageError`.
 
-    Pillow's decoders raise exceptions of many types on damaged data (its own fuzzers
-    catch ``Exception``), so all are caught, but only around Pillow's reading calls.
+    Pillow raises exceptions of many types on damaged data (its own fuzzers catch
+    ``Exception``), and not only while decoding: EXIF metadata is parsed when first asked
+    for, after the pixels. So the whole conversion is guarded, and all exceptions are
+    caught there.
     """
     try:
         yield
+    except ImageError:
+        raise
     except Image.DecompressionBombError as error:
         raise ImageError(f"{name} is too large ({error}): {_SHRINK}") from error
     except UnidentifiedImageError as error:
@@ -242,9 +273,7 @@ def decode_image(data: bytes, name: str) -> Tensor:
 
 
 def _converted(stream: BinaryIO, name: str) -> Tensor:
-    with _reading(name):
-        image = Image.open(stream, formats=FORMATS)
-    with image:
+    with _reading(name), Image.open(stream, formats=FORMATS) as image:
         return to_fashion_mnist(image, name)
 
 

@@ -7,6 +7,7 @@ message, never a traceback and never silently wrong weights.
 
 import io
 import random
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from fashion_lit.checkpoints.saving import AtomicCheckpointIO
 from fashion_lit.network import NeuralNetwork
 from tests.helpers.checkpoints import CODE, CreatesAFile, trained_checkpoint
 from tests.helpers.cli import expect_cli_error
+from tests.helpers.paths import REPO
 
 CORRUPT = "is corrupted or truncated, or not a checkpoint at all"
 
@@ -136,3 +138,14 @@ def counted(read_bytes, calls: list):
         return read_bytes(path)
 
     return read_and_count
+
+
+def test_the_readmes_checkpoint_claims_name_tests_that_exist():
+    section = (REPO / "README.md").read_text().split("### Checkpoints you can trust")[1]
+    named = re.findall(r"\b(test_\w+)\b(?!\.py)", section.split("\n### ")[0])
+    defined = {
+        name
+        for path in (REPO / "tests").glob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)\(", path.read_text(), re.M)
+    }
+    assert len(named) >= 20 and set(named) <= defined, set(named) - defined

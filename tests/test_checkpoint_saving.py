@@ -1,4 +1,5 @@
-"""Checkpoint files are replaced atomically: a kill mid-write leaves the old file intact."""
+"""Checkpoint files are replaced atomically, with their digest: a kill mid-write leaves the
+old file intact."""
 
 import os
 import signal
@@ -9,23 +10,24 @@ from pathlib import Path
 import torch
 
 from fashion_lit.checkpoints import AtomicCheckpointIO, atomic_torch_save, read
+from fashion_lit.checkpoints.digest import DIGEST_KEY
 from tests.helpers.paths import REPO
 
-# Writes half of the new checkpoint, announces it, and waits to be killed.
+# Writes half of the new checkpoint to disk, announces it, and waits to be killed.
 KILLED_MID_WRITE = """
 import io, sys, time, torch
-from fashion_lit.checkpoints import AtomicCheckpointIO
+import fashion_lit.checkpoints.saving as saving
 
-def half_then_hang(obj, file):
+def half_then_hang(path, write):
     buffer = io.BytesIO()
-    real_save(obj, buffer)
-    file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-    file.flush()
+    write(buffer)
+    with open(path, "wb") as file:
+        file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
     print("HALF WRITTEN", flush=True)
     time.sleep(60)
 
-real_save, torch.save = torch.save, half_then_hang
-AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(1000)}}, sys.argv[1])
+saving.write_from_memory = half_then_hang
+saving.AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(1000)}}, sys.argv[1])
 """
 
 
@@ -63,12 +65,16 @@ def test_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_fit_saves_through_the_atomic_writer_and_leaves_no_temporary_files(run_cli, tiny_args):
+def test_fit_saves_through_the_atomic_writer_with_digests_and_leaves_no_temporary_files(
+    run_cli, tiny_args
+):
     cli = run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
     assert isinstance(cli.trainer.strategy.checkpoint_io, AtomicCheckpointIO)
     folder = Path(cli.trainer.log_dir) / "checkpoints"
     names = sorted(path.name for path in folder.iterdir())
     assert names == ["best.json", names[1], "last.ckpt"] and names[1].startswith("epoch00-")
+    for name in names[1:]:  # the best, by ModelCheckpoint; the last, by trainer.save_checkpoint
+        assert DIGEST_KEY in torch.load(folder / name, weights_only=True)
 
 
 def test_last_checkpoint_is_the_last_epoch_when_the_best_is_an_earlier_one(run_cli, tiny_args):

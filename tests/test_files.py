@@ -1,11 +1,19 @@
 """The one atomic writer: a file holds its old content or its new one, never half, and a
 writer that fails leaves nothing behind; an output is checked before any work is done."""
 
+import errno
 import sys
 
 import pytest
 
-from fashion_lit.io.files import OutputError, check_writable, replaced_atomically
+from fashion_lit.io.files import (
+    NoSpaceError,
+    OutputError,
+    check_writable,
+    check_writable_folder,
+    file_being_written,
+    replaced_atomically,
+)
 from tests.helpers.processes import run_on_tmpfs
 
 
@@ -83,3 +91,33 @@ def test_a_folder_named_as_the_output_is_refused(tmp_path):
 def test_a_missing_output_folder_is_created(tmp_path):
     check_writable(tmp_path / "new" / "out.csv", "--prediction.output")
     assert list((tmp_path / "new").iterdir()) == []
+
+
+def full_disk(file) -> None:
+    """What a write to ``file`` does on a full disk: an error that names no file."""
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_write_that_fails_naming_no_file_is_traced_to_its_file(tmp_path):
+    with pytest.raises(OSError) as error, open(tmp_path / "events", "wb") as file:
+        full_disk(file)
+    assert error.value.filename is None
+    assert file_being_written(error.value) == str(tmp_path / "events")
+
+
+def test_of_two_files_written_together_the_one_that_filled_the_disk_is_named(tmp_path):
+    first, second = tmp_path / "model.pth", tmp_path / "model.pt2"
+    with pytest.raises(NoSpaceError, match=f"^Cannot write {first}: No space left on device; "):
+        with replaced_atomically(first) as first_tmp, replaced_atomically(second):
+            with open(first_tmp, "wb") as file:
+                full_disk(file)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_data_folder_below_a_file_is_named_with_its_option(tmp_path):
+    (tmp_path / "notes").write_text("a file\n")
+    with pytest.raises(OutputError) as error:
+        check_writable_folder(tmp_path / "notes" / "data" / "raw", "data.data_dir", "data")
+    assert str(error.value) == (
+        f"data.data_dir data cannot be written: {tmp_path / 'notes'} is a file, not a folder."
+    )

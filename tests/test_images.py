@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 from torchvision.transforms.functional import to_tensor
 
 from fashion_lit.batches import IMAGE, PATH
@@ -22,7 +22,13 @@ from fashion_lit.images import (
     load_image,
     to_fashion_mnist,
 )
-from tests.helpers.picture_fuzz import SECONDS_PER_PICTURE, damaged_pictures, declaring, encoded
+from tests.helpers.picture_fuzz import (
+    SECONDS_PER_PICTURE,
+    damaged_exif_jpeg,
+    damaged_pictures,
+    declaring,
+    encoded,
+)
 from tests.helpers.processes import run_from_repo
 from tests.helpers.tiny_data import tiny_images
 
@@ -64,6 +70,26 @@ def test_jpeg_is_read_close_to_its_tensor(picture, tmp_path):
     path = tmp_path / "a.jpg"
     big.save(path, quality=95)
     assert (load_image(str(path)) - to_tensor(picture)).abs().mean() < 0.02
+
+
+def test_a_picture_is_turned_upright_by_its_exif_orientation(picture, tmp_path):
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # stored turned left: to be turned right
+    path = tmp_path / "turned.png"
+    picture.transpose(Image.Transpose.ROTATE_90).save(path, exif=exif)
+    assert torch.equal(load_image(path), to_tensor(picture))
+
+
+def test_a_jpeg_with_damaged_exif_metadata_is_refused_by_name(tmp_path):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(damaged_exif_jpeg())
+    with pytest.raises(ImageError) as error:
+        load_image(path)
+    assert str(error.value) == (
+        f"{path} has damaged EXIF metadata (not a TIFF file (header b'ML\\x00*\\x00\\x00\\x00"
+        "\\x08' not valid)), so which way up it is cannot be read. Save the picture again with "
+        "an image editor, or without its metadata."
+    )
 
 
 def test_wide_picture_is_fitted_keeping_its_aspect_ratio_and_centred():
@@ -313,13 +339,21 @@ def test_a_large_picture_is_reduced_before_it_is_converted(picture, tmp_path):
     assert int(done.stdout) < 2 * side * side * 3
 
 
+def test_the_damaged_pictures_include_damaged_metadata_of_every_kind():
+    damaged = {tuple(name.split()[:2]) for name, _ in damaged_pictures()}
+    seeds, kinds = ("metadata.jpg", "metadata.png", "metadata.webp"), ("exif", "icc", "xmp")
+    expected = {(seed, kind) for seed in seeds for kind in kinds}
+    assert expected | {("metadata.png", "text"), ("metadata.jpg", "comment")} <= damaged
+    assert ("metadata-cmyk.jpg", "exif") in damaged  # converted, where EXIF was read again
+
+
 def test_damaged_pictures_are_converted_or_refused_plainly_quickly_and_in_bounded_memory():
     done = run_from_repo([sys.executable, "-m", "tests.helpers.picture_fuzz"])
     results = [json.loads(line) for line in done.stdout.splitlines()]
     names = [name for name, _ in damaged_pictures()]
     assert done.returncode == 0, f"stopped at {names[len(results)]}: {done.stderr[-3000:]}"
     *pictures, memory = results
-    assert [p["name"] for p in pictures] == names and len(names) >= 300
+    assert [p["name"] for p in pictures] == names and len(names) >= 600
     outcomes = {p["outcome"] for p in pictures}
     assert outcomes == {"converted", "ImageError"}, [
         p for p in pictures if p["outcome"] not in ("converted", "ImageError")

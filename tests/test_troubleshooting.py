@@ -30,6 +30,7 @@ from tests.helpers.checkpoints import CreatesAFile, other_architecture_state_dic
 from tests.helpers.full_disk import acquire_with_little_room
 from tests.helpers.http_mirror import MirrorServer
 from tests.helpers.paths import REPO
+from tests.helpers.picture_fuzz import damaged_exif_jpeg
 from tests.helpers.tiny_data import TINY_VAL
 
 README = REPO / "README.md"
@@ -151,6 +152,11 @@ def disk_full(run: Run) -> str:
     return outcome["message"]
 
 
+def data_dir_unwritable(run: Run) -> str:
+    Path("notes").write_text("a file, not a folder\n")
+    return run.error("fit", *run.options, "--data.data_dir=notes/data")
+
+
 def gzip_bomb(run: Run) -> str:
     name = load_checksums(run.checksums)[0].name
     Path("bomb").mkdir()
@@ -206,6 +212,11 @@ def not_a_regular_file(run: Run) -> str:
     return predicting(run, "--data.predict_paths=[pictures/p.png]")
 
 
+def damaged_exif(run: Run) -> str:
+    Path("photo.jpg").write_bytes(damaged_exif_jpeg())
+    return predicting(run, "--data.predict_paths=[photo.jpg]")
+
+
 def several_bad_pictures(run: Run) -> str:
     Path("pictures").mkdir()
     Path("pictures/a.png").write_text("no")
@@ -244,6 +255,7 @@ SCENARIOS: dict[str, Callable[[Run], str]] = {
     "test needs trained weights: pass --ckpt_path best, last, …": needs_weights,
     "Checkpoint directory … exists and is not empty": resumed_folder_not_empty,
     "Cannot write …: No space left on device; … free in …. Free some space there, or write to another disk.": disk_full,
+    "data.data_dir … cannot be written: …": data_dir_unwritable,
     "… holds more than the … bytes of …: reading stopped there (a gzip bomb, or another file).": gzip_bomb,
     "… goes on past … bytes, more than … can be: reading stopped there.": endless_download,
     "refused: redirected to …; only http:// and https:// redirects are followed": redirected,
@@ -252,6 +264,7 @@ SCENARIOS: dict[str, Callable[[Run], str]] = {
     "… is not a PNG, JPEG, GIF, BMP, TIFF or WebP picture.": not_a_picture,
     "… is … pixels (… megapixels): pictures of up to 40 megapixels are read. Shrink it first; it becomes 28×28 anyway.": too_many_pixels,
     "… is not a regular file (a folder, a FIFO or a device); only picture files are read.": not_a_regular_file,
+    "… has damaged EXIF metadata (…), so which way up it is cannot be read.": damaged_exif,
     "N pictures cannot be used; fix or remove them, then run again:": several_bad_pictures,
     "--host 127.0.0.1 --port 8000: cannot listen there (Address already in use)": port_in_use,
     "/usr/bin/chromium is missing": browser_missing,

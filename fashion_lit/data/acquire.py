@@ -28,7 +28,12 @@ from fashion_lit.data.facts import DEBIAN_DIR, FILES, UPSTREAM_MIRRORS, IdxFile
 from fashion_lit.data.sources import NotThere, Opened, folder_of, is_network, read_file
 from fashion_lit.data.verify import CorruptFileError, VerdictRecord, check_content, check_shape
 from fashion_lit.io.fetch import FetchError, TooLarge, Unreachable
-from fashion_lit.io.files import NoSpaceError, human_size, replaced_atomically
+from fashion_lit.io.files import (
+    NoSpaceError,
+    check_writable_folder,
+    human_size,
+    replaced_atomically,
+)
 
 #: Environment variable holding the sources to try, separated by commas.
 SOURCES_ENV = "FASHION_LIT_SOURCES"
@@ -120,13 +125,14 @@ def acquire(
         DataNotFoundError: no source had some file; the message says where it looked.
         DataVerificationError: some file failed verification and no source had a good one.
         NoSpaceError: the disk holding ``data_dir`` is full.
+        OutputError: ``data_dir`` cannot be written (read-only, or a file in the way).
     """
     files = load_checksums(checksums)
     sources = default_sources() if sources is None else [str(s) for s in sources]
     for source in sources:
         folder_of(source)  # rejects what is neither a folder nor a URL, before any work
     raw = raw_folder(data_dir)
-    raw.mkdir(parents=True, exist_ok=True)
+    check_writable_folder(raw, "data.data_dir", data_dir)  # the lock and the files go there
     chain = _Chain(sources, download)
     failures: dict[IdxFile, list[_Outcome]] = {}
     with _exclusive(raw):

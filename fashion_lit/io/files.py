@@ -7,12 +7,14 @@ is a :class:`NoSpaceError` naming the file, the space left and what to do, not a
 """
 
 import errno
+import io
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, BinaryIO
 
 #: The errors that mean "no room for this file": a full file system, a full quota, or a
 #: file larger than the process may write (``ulimit -f``).
@@ -53,13 +55,55 @@ def no_space_error(path: str | os.PathLike, error: OSError) -> NoSpaceError:
             "larger file. Raise that limit, or write to another disk."
         )
     else:
-        folder = Path(path).parent
+        # The nearest folder that is still there: a failed run removes its own.
+        folder = next((p for p in Path(path).parents if p.is_dir()), Path(path).parent)
         try:
             free = f"{human_size(shutil.disk_usage(folder).free)} free in {folder}"
         except OSError:
             free = f"free space in {folder} unknown"
         advice = f"{free}. Free some space there, or write to another disk."
     return NoSpaceError(f"Cannot write {path}: {reason}; {advice}", error.errno)
+
+
+def file_being_written(error: OSError) -> str | None:
+    """The file whose writing raised ``error``: its ``filename``, else the name of the
+    innermost file object in its traceback, for a ``write`` or ``close`` that fails (as
+    on a full disk) names no file. None if there is none.
+
+    Libraries that write files of their own (TensorBoard's event writer, Lightning's
+    ``hparams.yaml``, jsonargparse's ``config.yaml``) let such an error through; this
+    names the file for them, as the error itself does not.
+    """
+    if error.filename is not None:
+        return os.fsdecode(error.filename)
+    frames = []
+    traceback = error.__traceback__
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    for frame in reversed(frames):
+        for value in frame.f_locals.values():
+            if isinstance(value, io.IOBase):  # fsspec's local files keep their name as path
+                name = getattr(value, "name", None) or getattr(value, "path", None)
+                if isinstance(name, (str, bytes)):  # TensorBoard's names are bytes
+                    return os.fsdecode(name)
+    return None
+
+
+def write_from_memory(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> None:
+    """Have ``write`` write into memory, then write that into ``path``.
+
+    For writers that do not report the file system's errors as they are: ``torch.save``
+    and ``torch.export.save`` turn a full disk into ``RuntimeError: [enforce fail at
+    inline_container.cc]``, or abort the process (the error is thrown again in a C++
+    destructor). Written by Python, a full disk is ``[Errno 28]``, which
+    :func:`replaced_atomically` reports as a :class:`NoSpaceError`. Lightning's own
+    checkpoint save goes through memory in the same way.
+    """
+    buffer = io.BytesIO()
+    write(buffer)
+    with open(path, "wb") as file:
+        file.write(buffer.getbuffer())
 
 
 def _new_temporary(path: Path, keep_suffix: bool) -> Path:
@@ -103,7 +147,8 @@ def replaced_atomically(
     except BaseException as error:
         temporary.unlink(missing_ok=True)
         if isinstance(error, OSError) and not isinstance(error, NoSpaceError):
-            if error.errno in NO_ROOM:
+            # Of the files written together (export's two), only the one that failed.
+            if error.errno in NO_ROOM and file_being_written(error) in (None, str(temporary)):
                 raise no_space_error(path, error) from error
         raise
 
@@ -126,18 +171,38 @@ def check_writable(
             f"{option} {path} already exists; pass {overwrite_option} to replace it, or name "
             "another file."
         )
-    not_a_folder = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if not_a_folder is not None:
-        raise OutputError(
-            f"{option} {path} cannot be written: {not_a_folder} is a file, not a folder."
-        )
+    _check_can_create(path, option, path, "a file in a folder")
+
+
+def check_writable_folder(
+    folder: str | os.PathLike, option: str, value: str | os.PathLike | None = None
+) -> None:
+    """Create ``folder`` if it is missing and make sure that files can be created in it,
+    before any work is done there, or raise :class:`OutputError` naming ``option`` and
+    its ``value`` (``folder`` itself unless given: ``data.data_dir data`` for the folder
+    ``data/FashionMNIST/raw``)."""
+    folder = Path(folder)
+    _check_can_create(folder / "probe", option, folder if value is None else value, "a folder")
+
+
+def _check_can_create(path: Path, option: str, value: str | os.PathLike, what: str) -> None:
+    """Create ``path``'s folder and a temporary file beside ``path``, and remove the file;
+    an :class:`OutputError` naming ``option`` and ``value``, and saying to choose ``what``
+    one can write to, if that fails."""
     try:
+        not_a_folder = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if not_a_folder is not None:
+            raise OutputError(
+                f"{option} {value} cannot be written: {not_a_folder} is a file, not a folder."
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         _new_temporary(path, keep_suffix=True).unlink()
-    except OSError as error:
+    except OutputError:
+        raise
+    except OSError as error:  # exists() raises too, for a name that is too long
         if error.errno in NO_ROOM:
-            raise no_space_error(path, error) from error
+            raise no_space_error(value, error) from error
         raise OutputError(
-            f"{option} {path} cannot be written: {error.strerror or error}. Choose a file in "
-            "a folder you can write to."
+            f"{option} {value} cannot be written: {error.strerror or error}. Choose {what} "
+            "you can write to."
         ) from error
