@@ -23,6 +23,12 @@ after the warm-up and at the end. Run it from the repository root::
     python benchmarks/serve.py                                   # or: make bench-serve
     python benchmarks/serve.py --runs 1 --requests 1000 --servers baseline fashion_lit
     python benchmarks/serve.py baseline --port 8001              # the baseline alone
+    python benchmarks/serve.py startup                           # the start-up time
+
+``startup`` times how long ``serve`` takes from its start until ``/health`` answers
+(asked every 50 ms), beside ``python -c "import lightning.pytorch"``, which was about
+what every serve process used to spend importing; the two alternate, ``--runs`` times
+(5 by default), and the medians are compared.
 
 The weights do not change the timings, so without ``--ckpt_path`` an untrained network
 of the tutorial's shape is written to a temporary ``model.pth`` and served.
@@ -191,8 +197,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], port: int, timeout: float = 180) -> Iterator[int]:
-    """Start a server in a process group of its own, wait for ``/health``, yield its pid.
+def running(
+    command: list[str], port: int, timeout: float = 180, poll_s: float = 0.25
+) -> Iterator[int]:
+    """Start a server in a process group of its own, wait for ``/health`` (asked every
+    ``poll_s``), yield its pid.
 
     Afterwards every process of the group gets SIGINT, as Ctrl-C in a terminal sends it;
     whatever is left a minute later is killed, so that no server outlives its turn.
@@ -212,7 +221,7 @@ def running(command: list[str], port: int, timeout: float = 180) -> Iterator[int
             except OSError:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{' '.join(command)} not ready in {timeout} s") from None
-                time.sleep(0.25)
+                time.sleep(poll_s)
         yield process.pid
     finally:
         group = tree(process.pid) if process.poll() is None else []
@@ -262,6 +271,32 @@ def measure(args: argparse.Namespace, ckpt_path: str, body: Path) -> dict:
         print(f"soak fashion_lit c={args.soak_concurrency} {format_load(soak)}", flush=True)
         results["soak"] = {"load": soak, "rss_mb_after_warmup": rss_warm, "rss_mb_at_end": rss_end}
     return results
+
+
+def measure_startup(args: argparse.Namespace, ckpt_path: str) -> None:
+    """Time, alternately, ``serve`` until ``/health`` answers and the import of Lightning."""
+    reference = [sys.executable, "-c", "import lightning.pytorch"]
+    serving, importing = [], []
+    for run in range(1, args.runs + 1):
+        started = time.monotonic()
+        subprocess.run(reference, check=True)
+        importing.append(time.monotonic() - started)
+        port = free_port()
+        started = time.monotonic()
+        with running(
+            server_command("fashion_lit", ckpt_path, port, args.serve_args), port, poll_s=0.05
+        ):
+            serving.append(time.monotonic() - started)
+        print(
+            f"run {run}: serve answered /health after {serving[-1]:.2f} s; "
+            f"import lightning.pytorch took {importing[-1]:.2f} s"
+        )
+    serve_s, import_s = statistics.median(serving), statistics.median(importing)
+    print(
+        f"\nMedians of {args.runs} runs on {platform.machine()}, {os.cpu_count()} CPUs: serve "
+        f"answers /health after {serve_s:.2f} s; import lightning.pytorch takes {import_s:.2f} s"
+        f" ({serve_s / import_s:.2f}×; serve options: {' '.join(args.serve_args) or 'defaults'})"
+    )
 
 
 def median_load(loads: list[Load]) -> Load:
@@ -325,13 +360,14 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # each run's line as soon as it is measured
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "mode", nargs="?", choices=("compare", "baseline"), default="compare",
-        help="compare the servers (default), or run the baseline server alone",
+        "mode", nargs="?", choices=("compare", "baseline", "startup"), default="compare",
+        help="compare the servers (default), run the baseline server alone, or time the "
+        "start of serve",
     )  # fmt: skip
     parser.add_argument("--ckpt_path", help="the checkpoint to serve (default: untrained weights)")
     parser.add_argument("--port", type=int, default=8001, help="the baseline's port (baseline)")
     parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, help="default: 3 (compare), 5 (startup)")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
@@ -341,6 +377,7 @@ def main() -> None:
     parser.add_argument("--output", help="also write the results to this JSON file")
     args = parser.parse_args()
     args.serve_args = args.serve_args.split()
+    args.runs = args.runs or (5 if args.mode == "startup" else 3)
     if args.mode == "baseline":
         import uvicorn
 
@@ -351,6 +388,9 @@ def main() -> None:
         if ckpt_path is None:
             ckpt_path = str(Path(tmp) / "model.pth")
             torch.save(NeuralNetwork().state_dict(), ckpt_path)
+        if args.mode == "startup":
+            measure_startup(args, ckpt_path)
+            return
         body = Path(tmp) / "body.multipart"
         body.write_bytes(multipart_body(IMAGE))
         report(args, measure(args, ckpt_path, body))

@@ -3,7 +3,7 @@
 The same requests, decoding and answers as ``python -m fashion_lit serve``, the LitServe
 way: a ``LitAPI`` whose network runs in an inference worker process, fed by LitServe's
 HTTP server processes through its queues, with LitServe's dynamic batching. Decoding
-stays in the HTTP server processes (``read_images``, named in ``decode_request``'s type
+stays in the HTTP server processes (``ImageReader``, named in ``decode_request``'s type
 hint, which LitServe hands to FastAPI as the route's request type): LitServe decodes a
 whole batch inside one ``try``, so one bad request decoded in the worker would fail
 every request batched with it. The defaults are the best settings measured on a 2-core
@@ -22,10 +22,11 @@ from fastapi import Depends
 from torch import Tensor
 
 from fashion_lit.checkpoints import load_network
-from fashion_lit.serve.inputs import Images, read_images
+from fashion_lit.serve.inputs import ImageReader, Images
 from fashion_lit.serve.predictions import answer
 
 REQUEST = "images"  # where a request's decoded images wait in its LitServe context
+read_images = ImageReader()  # serve's limits by default
 
 
 class ClassifierAPI(ls.LitAPI):

@@ -9,11 +9,13 @@ Every producer and consumer uses the names below, so no source invents a shape:
   :data:`TARGET` and :data:`INDEX` in the test set, or the :data:`PATH` of its file;
 - a **prediction** (``predict_step``'s output, and ``serve``'s before it answers) is the
   predict batch's identifiers with :data:`CLASS_INDEX` and :data:`PROBABILITIES`;
+- a **prediction row** (:func:`prediction_rows`) is one image's prediction as ``predict``
+  writes it and ``serve`` answers it: its identifier, the predicted class and the top 3;
 - an **evaluation step's output** (``validation_step``, ``test_step``) is
   ``{PREDICTED: the predicted classes}``, for callbacks such as the evaluation pictures.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch import Tensor
@@ -27,6 +29,8 @@ IDENTIFIERS = (TARGET, INDEX, PATH)
 CLASS_INDEX = "class_index"
 PROBABILITIES = "probabilities"
 PREDICTED = "preds"
+#: How many of the most probable classes a prediction row lists.
+TOP_K = 3
 
 
 def labelled(batch: Any) -> tuple[Tensor, Tensor]:
@@ -52,3 +56,36 @@ def prediction(probabilities: Tensor, batch: Mapping[str, Any]) -> dict[str, Any
         PROBABILITIES: probabilities,
         **identifiers,
     }
+
+
+def prediction_rows(
+    outputs: dict[str, Any], positions: Sequence[int], classes: Sequence[str]
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(position in the input, row)`` for each image of one prediction: the rows that
+    ``predict`` writes (:mod:`fashion_lit.callbacks.prediction_writer`) and ``serve``
+    answers, so that the two cannot differ."""
+    probabilities = outputs[PROBABILITIES].float().cpu()
+    top = probabilities.topk(min(TOP_K, probabilities.shape[1]), dim=1)
+    rows = []
+    for i, predicted in enumerate(outputs[CLASS_INDEX].tolist()):
+        row: dict[str, Any] = {}
+        if PATH in outputs:
+            row[PATH] = outputs[PATH][i]
+        else:
+            row[INDEX] = int(outputs[INDEX][i]) if INDEX in outputs else positions[i]
+        row.update(
+            predicted=predicted,
+            predicted_name=classes[predicted],
+            probability=round(float(probabilities[i, predicted]), 6),
+        )
+        if TARGET in outputs:
+            actual = int(outputs[TARGET][i])
+            row.update(actual=actual, actual_name=classes[actual])
+        top_classes = top.indices[i].tolist()
+        row.update(
+            top3=top_classes,
+            top3_names=[classes[c] for c in top_classes],
+            top3_probabilities=[round(p, 6) for p in top.values[i].tolist()],
+        )
+        rows.append((positions[i], row))
+    return rows

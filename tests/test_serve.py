@@ -11,8 +11,6 @@ checked is that the service answers what ``predict`` answers, whatever the weigh
 import asyncio
 import io
 import json
-import struct
-import zlib
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,7 +24,13 @@ from playwright.sync_api import Page
 
 from fashion_lit.checkpoints import load_network
 from fashion_lit.images import decode_image
-from tests.helpers.serve import ANKLE_BOOT, Server, debian_chromium, untrained_model
+from tests.helpers.serve import (
+    ANKLE_BOOT,
+    Server,
+    blank_png,
+    debian_chromium,
+    untrained_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -201,24 +205,6 @@ def test_a_bad_and_a_good_upload_sent_together_get_a_400_and_the_right_answer(
     assert_answers(good, model, boot)
 
 
-def decompression_bomb() -> bytes:
-    """A PNG of 13500×13500 black pixels: 180 KB of file, 182 million pixels once decoded."""
-    side, rows_per_block = 13500, 100
-    compressor = zlib.compressobj(9)
-    block = (b"\0" + bytes(side)) * rows_per_block  # each row: filter byte, then gray bytes
-    data = b"".join(compressor.compress(block) for _ in range(side // rows_per_block))
-    data += compressor.flush()
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body))
-        return struct.pack(">I", len(body)) + kind + body + crc
-
-    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-    )
-
-
 def truncated_png() -> bytes:
     picture = io.BytesIO()
     Image.new("L", (64, 64), 200).save(picture, "PNG")
@@ -272,6 +258,8 @@ BAD_INPUTS = {  # what is sent: the status and a part of the message expected
     "malformed JSON": (sent_as("application/json", b"{"), 400, "Invalid JSON"),
     "no images": (arrays(), 400, "Invalid JSON at images"),
     "not numbers": (arrays([["x"] * 28] * 28), 400, "images[0][0][0]"),
+    "numbers as strings": (arrays([["0.5"] * 28] * 28), 400, "images[0][0][0]: Input should be"),
+    "booleans": (arrays([ROW] * 27 + [[True] * 28]), 400, "images[0][27][0]: Input should be"),
     "wrong shape": (arrays([ROW] * 27), 400, "images[0] is 27×28, not 28×28"),
     "ragged rows": (arrays([ROW] * 27 + [[0.5] * 3]), 400, "not 28×28"),
     "out of range": (arrays([ROW] * 27 + [[255.0] * 28]), 400, "outside [0, 1] (from 0.5 to 255)"),
@@ -293,13 +281,41 @@ def test_bad_input_gets_a_4xx_that_names_the_problem_and_the_next_request_is_ser
 
 
 def test_a_decompression_bomb_gets_a_4xx_and_the_next_request_is_served(client, model):
-    bomb = decompression_bomb()
+    bomb = blank_png(13500)  # 182 megapixels
     response = client.post("/predict", files={"file": ("bomb.png", bomb)})
 
     assert 400 <= response.status_code < 500 and "bomb.png" in response.json()["error"]
     assert_answers(
         upload(client, ANKLE_BOOT), model, decode_image(ANKLE_BOOT.read_bytes(), "")[None]
     )
+
+
+def test_pictures_over_the_megapixel_limit_get_a_413_before_any_is_decoded(client):
+    # Two 39-megapixel headers over 78 megapixels: decoding would fail (the data is cut
+    # short), so the 413 shows that the sizes were judged before.
+    cut = blank_png(6245)[:200]
+    files = [("file", (f"cut-{n}.png", cut)) for n in range(2)]
+
+    response = client.post("/predict", files=files)
+
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert "hold 78.0 megapixels" in error and "limit of 50" in error
+    assert "--max_request_megapixels" in error
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:1", "[::1]:8000"])
+def test_a_loopback_server_answers_its_loopback_names_at_any_port(client, host):
+    assert client.get("/health", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8000", "10.0.0.1"])
+def test_a_foreign_host_gets_a_400_that_names_it(client, host):
+    response = client.get("/health", headers={"Host": host})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert f"Host {host!r}" in error and "localhost" in error and "--allowed_hosts" in error
 
 
 def test_unknown_paths_and_methods_answer_with_json_errors(client):

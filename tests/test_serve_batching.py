@@ -63,14 +63,36 @@ def test_a_request_that_does_not_fit_goes_first_into_the_next_pass(net):
     assert [len(answer) for answer in answers] == [3, 3, 1]
 
 
-def test_a_request_larger_than_a_batch_is_predicted_alone_in_one_pass(net):
+def test_a_request_larger_than_a_batch_is_predicted_in_passes_of_at_most_a_batch(net):
     batcher = Batcher(net, max_batch_size=4, batch_timeout=0)
     (pixels,) = requests(10)
 
     (answer,) = asyncio.run(served(batcher, pixels))
 
-    assert batcher.stats() == {"batches": 1, "images": 10, "largest": 10}
+    assert batcher.stats() == {"batches": 3, "images": 10, "largest": 4}  # 4, 4, then 2
     torch.testing.assert_close(answer, expected(net, pixels), atol=1e-6, rtol=0)
+
+
+def test_other_requests_are_served_between_the_passes_of_a_large_one(net):
+    batcher = Batcher(net, max_batch_size=4, batch_timeout=0)
+    large, small = requests(40, 1)
+    finished: list[str] = []
+
+    async def both() -> None:
+        batcher.start()
+        try:
+
+            async def send(name: str, pixels: np.ndarray) -> None:
+                await batcher.probabilities(pixels)
+                finished.append(name)
+
+            await asyncio.gather(send("large", large), send("small", small))
+        finally:
+            await batcher.stop()
+
+    asyncio.run(both())
+
+    assert finished == ["small", "large"]  # its 10 passes did not hold the small one back
 
 
 def test_without_a_timeout_a_request_does_not_wait_for_the_next_one(net):

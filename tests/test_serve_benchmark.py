@@ -6,6 +6,7 @@ run each contestant's request handling in this process (the timing itself, with
 """
 
 import asyncio
+import sys
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from fashion_lit.checkpoints import load_network
 from fashion_lit.images import decode_image
 from fashion_lit.serve.inputs import Images
 from fashion_lit.serve.predictions import answer
+from tests.helpers.processes import run_from_repo
 from tests.helpers.serve import ANKLE_BOOT, untrained_model
 
 BOOT = decode_image(ANKLE_BOOT.read_bytes(), ANKLE_BOOT.name)[None].numpy()
@@ -95,3 +97,12 @@ Error distribution:
 
 def test_heys_summary_is_read_with_every_failure_counted():
     assert parse_hey(HEY_SUMMARY) == pytest.approx((1219.5121, 22.4, 77.8, 10))
+
+
+def test_the_startup_measurement_times_serve_beside_the_import_of_lightning():
+    done = run_from_repo([sys.executable, "benchmarks/serve.py", "startup", "--runs", "1"])
+
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.strip().splitlines()[-1]
+    assert summary.startswith("Medians of 1 runs") and "serve answers /health after" in summary
+    assert "import lightning.pytorch takes" in summary

@@ -1,9 +1,11 @@
-"""``python -m fashion_lit serve`` starting and stopping: bad checkpoints, busy ports, signals."""
+"""``python -m fashion_lit serve`` starting and stopping: bad checkpoints, busy ports, signals,
+a killed parent, and what starting imports."""
 
 import json
 import os
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import psutil
 import pytest
 
 from tests.helpers.cli import expect_cli_error
+from tests.helpers.processes import run_from_repo
 from tests.helpers.serve import ANKLE_BOOT, Server, untrained_model
 
 
@@ -135,3 +138,31 @@ def test_serve_with_a_runs_config_serves_the_best_checkpoint_of_that_run(
         about = httpx.get(f"{server.url}/info", timeout=10).json()
     assert Path(about["run_dir"]).resolve() == config.parent.resolve()
     assert Path(about["checkpoint"]).name.startswith("epoch00-val_acc")
+
+
+def test_killing_the_main_process_leaves_no_server_listening_within_2_s(tmp_path):
+    model = untrained_model(tmp_path / "model.pth")
+    with Server(model, tmp_path, "--data_dir=no-data") as server:
+        servers = server.processes[1:]
+        assert len(servers) == 2
+
+        os.kill(server.process.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_until_refused(server.port, timeout=2)
+        with socket.socket() as again:  # as a new serve's check of the port binds it
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind(("127.0.0.1", server.port))
+
+        assert time.monotonic() - killed < 2
+        assert psutil.wait_procs(servers, timeout=10)[1] == []
+
+
+def test_serving_imports_neither_lightning_nor_torchvision():
+    code = (
+        "import sys\n"
+        "import fashion_lit.serve.command, fashion_lit.serve.processes, fashion_lit.serve.app\n"
+        "print(sorted(n for n in ('lightning', 'torchvision', 'torch') if n in sys.modules))"
+    )
+    done = run_from_repo([sys.executable, "-c", code])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['torch']"]

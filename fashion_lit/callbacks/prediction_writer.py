@@ -27,10 +27,9 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from fashion_lit.batches import CLASS_INDEX, INDEX, PATH, PROBABILITIES, TARGET
+from fashion_lit.batches import CLASS_INDEX, PATH, prediction_rows
 from fashion_lit.io.files import check_writable, replaced_atomically
 
-TOP_K = 3
 Format = Literal["csv", "json"]
 
 
@@ -39,38 +38,6 @@ def tutorial_line(row: dict[str, Any]) -> str:
     if PATH in row:
         return f'{row[PATH]}: Predicted: "{row["predicted_name"]}" ({row["probability"]:.1%})'
     return f'Predicted: "{row["predicted_name"]}", Actual: "{row.get("actual_name")}"'
-
-
-def prediction_rows(
-    outputs: dict[str, Any], positions: Sequence[int], classes: Sequence[str]
-) -> list[tuple[int, dict[str, Any]]]:
-    """``(position in the input, row)`` for each image of one prediction
-    (:mod:`fashion_lit.batches`)."""
-    probabilities = outputs[PROBABILITIES].float().cpu()
-    top = probabilities.topk(min(TOP_K, probabilities.shape[1]), dim=1)
-    rows = []
-    for i, predicted in enumerate(outputs[CLASS_INDEX].tolist()):
-        row: dict[str, Any] = {}
-        if PATH in outputs:
-            row[PATH] = outputs[PATH][i]
-        else:
-            row[INDEX] = int(outputs[INDEX][i]) if INDEX in outputs else positions[i]
-        row.update(
-            predicted=predicted,
-            predicted_name=classes[predicted],
-            probability=round(float(probabilities[i, predicted]), 6),
-        )
-        if TARGET in outputs:
-            actual = int(outputs[TARGET][i])
-            row.update(actual=actual, actual_name=classes[actual])
-        top_classes = top.indices[i].tolist()
-        row.update(
-            top3=top_classes,
-            top3_names=[classes[c] for c in top_classes],
-            top3_probabilities=[round(p, 6) for p in top.values[i].tolist()],
-        )
-        rows.append((positions[i], row))
-    return rows
 
 
 def in_input_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -3,10 +3,16 @@
 Its routes: ``POST /predict``, ``GET /health``, ``GET /info``, the page at ``/`` (its
 assets under ``/static``, so it works offline), ``GET /examples/random`` for the page,
 and FastAPI's ``/openapi.json``. Every error, FastAPI's own included, is answered as JSON
-``{"error": "..."}``, so the page and programs read one shape.
+``{"error": "..."}``, so the page and programs read one shape; a request whose ``Host``
+the server does not answer is refused first (:mod:`.hosts`), and a failure of the
+service itself is answered with a 500 that tells nothing of its insides, while the log
+gets one line that does.
 """
 
+import logging
+import traceback
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -20,16 +26,25 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fashion_lit.checkpoints import LoadedNetwork, load_network
+from fashion_lit.checkpoints import LoadedNetwork
 from fashion_lit.data.facts import CLASSES
 from fashion_lit.serve.batching import Batcher
-from fashion_lit.serve.examples import Examples, read_examples
-from fashion_lit.serve.inputs import REQUEST_BODY, BodyLimit, Images, read_images
+from fashion_lit.serve.connections import Connections
+from fashion_lit.serve.examples import Examples
+from fashion_lit.serve.hosts import HostCheck, allowed_hosts
+from fashion_lit.serve.inputs import REQUEST_BODY, BodyLimit, ImageReader, Images
 from fashion_lit.serve.predictions import answer
 
 STATIC = Path(__file__).parent / "static"
 PACKAGES = ("fashion-lit", "torch", "lightning", "fastapi", "uvicorn")
+#: uvicorn's logger for errors, so that the service's lines read as the server's own.
+LOG = logging.getLogger("uvicorn.error")
+INTERNAL_ERROR = (
+    "Internal server error: the service failed on this request (its log says why). "
+    "Try again; if it fails again, report it."
+)
 
 
 class ErrorAnswer(BaseModel):
@@ -41,29 +56,43 @@ class ErrorAnswer(BaseModel):
 @dataclass(frozen=True)
 class Settings:
     """What shapes the service in each process: ``serve``'s options of the same names
-    (see ``python -m fashion_lit serve --help``), ``ckpt_path`` already checked."""
+    (see ``python -m fashion_lit serve --help``), ``ckpt_path`` already checked and
+    ``max_connections`` worked out."""
 
     ckpt_path: str
+    host: str
+    allowed_hosts: tuple[str, ...]
     data_dir: str
     max_request_mb: float
+    max_request_megapixels: float
     max_batch_size: int
     batch_timeout: float
+    header_timeout: float
+    max_connections: int
     torch_threads: int
     processes: int
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The application: the network loaded, the batcher started with the server."""
+def create_app(
+    settings: Settings,
+    loaded: LoadedNetwork,
+    examples: Examples,
+    connections: Connections | None = None,
+) -> FastAPI:
+    """The application of ``loaded``'s network, its batcher started with the server;
+    ``/info`` also reports the ``connections`` of the process, if given."""
     torch.set_num_threads(settings.torch_threads)
-    loaded = load_network(settings.ckpt_path)
-    examples = read_examples(settings.data_dir)
     batcher = Batcher(loaded.net, settings.max_batch_size, settings.batch_timeout)
+    # One thread: the server processes already keep every core busy, and more threads
+    # would only hold more large pictures in memory at once.
+    decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         batcher.start()
         yield
         await batcher.stop()
+        decoder.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="fashion_lit",
@@ -72,15 +101,18 @@ def create_app(settings: Settings) -> FastAPI:
         "get the top 3 classes of each.",
         lifespan=lifespan,
     )
+    # The last added runs first: the Host is checked before anything else is done.
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_request_mb * 1e6))
-    add_predict(app, batcher)
-    add_status(app, loaded, examples, settings, batcher)
+    app.add_middleware(AnswerFailuresPlainly)
+    app.add_middleware(HostCheck, allowed=allowed_hosts(settings.host, settings.allowed_hosts))
+    add_predict(app, batcher, ImageReader(settings.max_request_megapixels, decoder))
+    add_status(app, loaded, examples, settings, batcher, connections)
     add_page(app, examples)
     answer_errors_as_json(app)
     return app
 
 
-def add_predict(app: FastAPI, batcher: Batcher) -> None:
+def add_predict(app: FastAPI, batcher: Batcher, read_images: ImageReader) -> None:
     @app.post(
         "/predict",
         summary="Classify pictures: the top 3 classes of each",
@@ -101,7 +133,12 @@ def add_predict(app: FastAPI, batcher: Batcher) -> None:
 
 
 def add_status(
-    app: FastAPI, loaded: LoadedNetwork, examples: Examples, settings: Settings, batcher: Batcher
+    app: FastAPI,
+    loaded: LoadedNetwork,
+    examples: Examples,
+    settings: Settings,
+    batcher: Batcher,
+    connections: Connections | None,
 ) -> None:
     about = {
         "checkpoint": str(loaded.path),
@@ -119,8 +156,12 @@ def add_status(
 
     @app.get("/info", summary="The model served, the package versions and the settings")
     async def info() -> dict[str, Any]:
-        """Also the forward passes so far of the server process that answers (``batching``)."""
-        return {**about, "batching": batcher.stats()}
+        """Also, for the server process that answers, the forward passes so far
+        (``batching``) and its connections (``connections``)."""
+        now = {"batching": batcher.stats()}
+        if connections is not None:
+            now["connections"] = connections.stats()
+        return {**about, **now}
 
 
 def add_page(app: FastAPI, examples: Examples) -> None:
@@ -150,12 +191,46 @@ def answer_errors_as_json(app: FastAPI) -> None:
         where = ".".join(map(str, first.get("loc", ())))
         return JSONResponse({"error": f"{where}: {first.get('msg')}"}, 422)
 
-    async def internal_error(request: Request, error: Exception) -> JSONResponse:
-        return JSONResponse({"error": f"Internal server error: {error!r}"}, 500)
-
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, internal_error)  # a bug: still answered as JSON
+
+
+class AnswerFailuresPlainly:
+    """ASGI middleware: an exception that escapes the application (a bug, a failing
+    network) is answered with a 500 that says nothing of it, and logged in one line.
+
+    The exception's text may tell a stranger about the server's insides (paths, versions,
+    data), so the answer carries none of it. Starlette's own handler for ``Exception``
+    would also re-raise it, for uvicorn to log a whole traceback on every such request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_the_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_the_start)
+        except Exception as error:
+            LOG.error("%s %s failed: %s", scope["method"], scope["path"], one_line(error))
+            if not started:
+                await JSONResponse({"error": INTERNAL_ERROR}, 500)(scope, receive, send)
+
+
+def one_line(error: BaseException) -> str:
+    """What failed and where, without the traceback: ``Type: message (file:line in f)``."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" ({frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
 
 
 def package_version(name: str) -> str:

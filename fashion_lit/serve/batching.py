@@ -2,9 +2,12 @@
 
 Each server process has one :class:`Batcher`: a request hands it its decoded images and
 waits; a background task runs the waiting images, up to ``max_batch_size``, in one
-forward pass and gives each request its rows. A lone request is not held back unless
-``batch_timeout`` asks. The pass runs in the event loop itself: for this network it takes
-less than handing it to a thread would cost.
+forward pass and gives each request its rows. A request with more images than that is
+cut into parts of ``max_batch_size``, each queued once the one before is done, so that
+no pass is larger and the requests that come meanwhile take turns with its parts. A
+lone request is not held back unless ``batch_timeout`` asks. The pass runs in the event
+loop itself: for this network it takes less than handing it to a thread would cost;
+between two passes the loop serves whatever else is waiting.
 """
 
 import asyncio
@@ -23,7 +26,7 @@ class Batcher:
     Args:
         net: the network, in eval mode.
         max_batch_size: the most images in one forward pass (a request with more images
-            is predicted alone, in one pass).
+            is predicted in parts of this many).
         batch_timeout: the longest, in seconds, that the first request of a batch waits
             for others to join it; 0 takes only the requests already waiting.
     """
@@ -44,9 +47,13 @@ class Batcher:
 
     async def probabilities(self, pixels: np.ndarray) -> Tensor:
         """The class probabilities of N×1×28×28 ``pixels`` (N×10), once their batch has run."""
-        future: asyncio.Future[Tensor] = asyncio.get_running_loop().create_future()
-        self._waiting.put_nowait((pixels, future))
-        return await future
+        loop = asyncio.get_running_loop()
+        parts = []
+        for start in range(0, len(pixels), self.max_batch_size):
+            future: asyncio.Future[Tensor] = loop.create_future()
+            self._waiting.put_nowait((pixels[start : start + self.max_batch_size], future))
+            parts.append(await future)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def stats(self) -> dict[str, int]:
         """The forward passes so far: how many, their images, the largest batch."""
@@ -67,6 +74,7 @@ class Batcher:
             batch = [first or await self._waiting.get()]
             await self._fill(batch)
             self._predict(batch)
+            await asyncio.sleep(0)  # a queue that never empties would otherwise hold the loop
 
     async def _fill(self, batch: list[Pending]) -> None:
         """Add waiting requests to ``batch`` while their images fit in a pass."""

@@ -1,16 +1,17 @@
 """FashionMNIST's test images as examples, for the page's "random test image" button.
 
-Read by each server process from the raw files under the data folder. Without them the
-service still runs; the button is disabled and the page shows :attr:`Examples.note`.
+Read once, before the server processes start, from the raw files under the data folder.
+Without them the service still runs; the button is disabled and the page shows
+:attr:`Examples.note`.
 """
 
 import secrets
 from dataclasses import dataclass
 
 import numpy as np
-from torchvision.datasets import FashionMNIST
 
 from fashion_lit.data.acquire import DataNotFoundError, check_acquired, raw_folder
+from fashion_lit.data.dataset import read_split
 from fashion_lit.data.facts import CLASSES
 from fashion_lit.data.verify import CorruptFileError
 
@@ -43,8 +44,8 @@ def read_examples(data_dir: str) -> Examples:
     raw = raw_folder(data_dir)
     try:
         check_acquired(data_dir)
-        test_set = FashionMNIST(data_dir, train=False, download=False)
-    except (DataNotFoundError, CorruptFileError, RuntimeError) as error:
+        test_set = read_split(raw, "t10k")
+    except (DataNotFoundError, CorruptFileError, OSError) as error:
         problem = "are not" if isinstance(error, DataNotFoundError) else "cannot be read"
         note = (
             f"The FashionMNIST test images {problem} in {raw}: run `make data` (or `python -m "

@@ -1,16 +1,30 @@
-"""The images of a ``POST /predict`` request, decoded in the request's own handler.
+"""The images of a ``POST /predict`` request, decoded before they join a batch.
 
 Image files (multipart parts named ``file``) go through ``predict``'s own
-:func:`~fashion_lit.images.decode_image`; JSON ``{"images": [...]}`` holds 28×28 arrays in
-[0, 1]. :func:`read_images`, the route's FastAPI dependency, runs before the images join a
-batch, so a bad request gets its 4xx there and cannot fail the requests of its batch.
+:func:`~fashion_lit.images.decode_image`; JSON ``{"images": [...]}`` holds 28×28 arrays of
+numbers in [0, 1]. :class:`ImageReader`, the route's FastAPI dependency, runs in the
+request's handler, so a bad request gets its 4xx there and cannot fail the requests it
+would have been batched with.
+
+Decoding is the costly part of a request that a stranger controls: a PNG of 40 megapixels
+can take a tenth of a second of CPU time from a few kilobytes of upload. So the pictures'
+sizes are read from their headers first, and a request whose pictures hold more than
+``max_megapixels`` in all is refused before any is decoded; what is accepted, if it is
+more than a small picture's work, is decoded in a thread, so that the event loop goes on
+answering the other requests (Pillow's decoders and pydantic's parser let it run).
 """
 
+import asyncio
+import io
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Annotated, TypeVar
 
 import numpy as np
 from fastapi import HTTPException, Request
-from pydantic import BaseModel, Field, ValidationError
+from PIL import Image
+from pydantic import BaseModel, Field, Strict, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.status import (
     HTTP_400_BAD_REQUEST,
@@ -19,7 +33,7 @@ from starlette.status import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fashion_lit.images import SIDE, ImageError, decode_image
+from fashion_lit.images import FORMATS, SIDE, ImageError, decode_image
 
 #: The form part that holds an image file.
 FILE_FIELD = "file"
@@ -30,11 +44,24 @@ HOW_TO_SEND = (
     "arrays of numbers in [0, 1]"
 )
 
+#: Up to this many pixels in all, a request's pictures are decoded in the event loop
+#: itself: a 256×256 picture takes about 2 ms, less than a stranger could take anyway,
+#: and a small upload (the usual case) does not pay for the hand-over to a thread.
+INLINE_PIXELS = 256 * 256
+#: The same for a JSON body, in bytes: about 20 pictures' arrays.
+INLINE_JSON_BYTES = 64_000
+
+#: A gray level: a JSON number, not a string ("0.5") or a boolean, which pydantic's lax
+#: mode would turn into one.
+GrayLevel = Annotated[float, Strict()]
+
+T = TypeVar("T")
+
 
 class ImageArrays(BaseModel):
     """The JSON body of a request from a program: pictures already in FashionMNIST's form."""
 
-    images: list[list[list[float]]] = Field(
+    images: list[list[list[GrayLevel]]] = Field(
         min_length=1,
         description=f"{SIDE}×{SIDE} arrays of gray levels in [0, 1], a light garment on "
         "black, as FashionMNIST's images after ToTensor.",
@@ -42,7 +69,7 @@ class ImageArrays(BaseModel):
 
 
 #: The two request bodies of ``POST /predict``, for its OpenAPI description: FastAPI cannot
-#: see them, since :func:`read_images` reads the request itself.
+#: see them, since :class:`ImageReader` reads the request itself.
 REQUEST_BODY = {
     "required": True,
     "content": {
@@ -72,27 +99,72 @@ class Images:
     names: list[str] | None  # the files' names; None for JSON arrays, known by position
 
 
+@dataclass(frozen=True)
+class Picture:
+    """An uploaded picture file, not yet decoded: its name, its bytes and its pixel count."""
+
+    name: str
+    data: bytes
+    pixels: int
+
+
 def bad_request(message: str, status_code: int = HTTP_400_BAD_REQUEST) -> HTTPException:
     return HTTPException(status_code=status_code, detail=message)
 
 
-async def read_images(request: Request) -> Images:
+@dataclass(frozen=True)
+class ImageReader:
     """The FastAPI dependency that turns a ``/predict`` request into :class:`Images`, or
-    raises an ``HTTPException`` with a 4xx status and a message that names what is wrong."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        pixels, names = await _read_files(request)
-    elif content_type.startswith("application/json"):
-        pixels, names = _read_arrays(await request.body()), None
-    else:
+    raises an ``HTTPException`` with a 4xx status and a message that names what is wrong.
+
+    Args:
+        max_megapixels: the most pixels, in millions, that a request's pictures may hold
+            in all (``--max_request_megapixels``).
+        decoder: the threads that decode the larger requests; None for the event loop's
+            default executor.
+    """
+
+    max_megapixels: float = 50.0
+    decoder: Executor | None = None
+
+    async def __call__(self, request: Request) -> Images:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            pictures = await _uploaded(request)
+            self.check_size(pictures)
+            total = sum(picture.pixels for picture in pictures)
+            pixels = await self._run(decode_pictures, pictures, inline=total <= INLINE_PIXELS)
+            return Images(pixels, [picture.name for picture in pictures])
+        if content_type.startswith("application/json"):
+            body = await request.body()
+            pixels = await self._run(read_arrays, body, inline=len(body) <= INLINE_JSON_BYTES)
+            return Images(pixels, None)
         raise bad_request(
             f"Content type {content_type or 'none'!r} is not accepted: {HOW_TO_SEND}.",
             HTTP_415_UNSUPPORTED_MEDIA_TYPE,
         )
-    return Images(pixels, names)
+
+    def check_size(self, pictures: Sequence[Picture]) -> None:
+        """A 413 if the pictures hold more than ``max_megapixels`` in all."""
+        total = sum(picture.pixels for picture in pictures) / 1e6
+        if total > self.max_megapixels:
+            largest = max(pictures, key=lambda picture: picture.pixels)
+            raise bad_request(
+                f"The request's {len(pictures)} picture(s) hold {total:.1f} megapixels in all "
+                f"(the largest, {largest.name}, {largest.pixels / 1e6:.1f}), more than the "
+                f"limit of {self.max_megapixels:g}: send fewer or smaller pictures (the "
+                "server's --max_request_megapixels sets the limit).",
+                HTTP_413_CONTENT_TOO_LARGE,
+            )
+
+    async def _run(self, work: Callable[[T], np.ndarray], given: T, inline: bool) -> np.ndarray:
+        if inline:
+            return work(given)
+        return await asyncio.get_running_loop().run_in_executor(self.decoder, work, given)
 
 
-async def _read_files(request: Request) -> tuple[np.ndarray, list[str]]:
+async def _uploaded(request: Request) -> list[Picture]:
+    """The request's picture files, their sizes read from their headers."""
     form = await request.form()
     parts = form.getlist(FILE_FIELD)
     if not parts:
@@ -100,7 +172,7 @@ async def _read_files(request: Request) -> tuple[np.ndarray, list[str]]:
         raise bad_request(
             f"No form part named '{FILE_FIELD}' (parts sent: {given}): {HOW_TO_SEND}."
         )
-    images, names = [], []
+    pictures = []
     for number, part in enumerate(parts, start=1):
         if not isinstance(part, UploadFile):
             raise bad_request(
@@ -110,15 +182,34 @@ async def _read_files(request: Request) -> tuple[np.ndarray, list[str]]:
         data = await part.read()
         if not data:
             raise bad_request(f"{name} is empty: choose a PNG or JPEG picture.")
+        pictures.append(Picture(name, data, pixel_count(data)))
+    return pictures
+
+
+def pixel_count(data: bytes) -> int:
+    """Width × height of a picture file, read from its header alone; 0 if it cannot be
+    read, since :func:`decode_pictures` then refuses it with ``predict``'s message."""
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+            width, height = image.size
+    except Exception:  # Pillow raises many types on damaged headers (see fashion_lit.images)
+        return 0
+    return width * height
+
+
+def decode_pictures(pictures: Sequence[Picture]) -> np.ndarray:
+    """The N×1×28×28 pixels of the pictures, each converted as ``predict`` converts it."""
+    images = []
+    for picture in pictures:
         try:
-            images.append(decode_image(data, name).numpy())
+            images.append(decode_image(picture.data, picture.name).numpy())
         except ImageError as error:
             raise bad_request(str(error)) from error
-        names.append(name)
-    return np.stack(images), names
+    return np.stack(images)
 
 
-def _read_arrays(body: bytes) -> np.ndarray:
+def read_arrays(body: bytes) -> np.ndarray:
+    """The N×1×28×28 pixels of a JSON body, checked: numbers in [0, 1], 28×28 each."""
     try:
         arrays = ImageArrays.model_validate_json(body).images
     except ValidationError as error:

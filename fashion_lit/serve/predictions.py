@@ -1,7 +1,7 @@
 """The answer to ``POST /predict``: one prediction per image, as ``predict`` writes them.
 
 Each is a row of ``predict``'s JSON output, built by the same
-:func:`~fashion_lit.callbacks.prediction_writer.prediction_rows`; with ``?with_image=true``
+:func:`~fashion_lit.batches.prediction_rows`; with ``?with_image=true``
 also ``image``, the picture as the model saw it (28 rows of 28 gray levels in [0, 1]).
 """
 
@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from fashion_lit.batches import PATH, prediction
-from fashion_lit.callbacks.prediction_writer import prediction_rows
+from fashion_lit.batches import PATH, prediction, prediction_rows
 from fashion_lit.data.facts import CLASSES
 from fashion_lit.serve.inputs import Images
 

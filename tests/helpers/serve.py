@@ -1,11 +1,14 @@
 """``python -m fashion_lit serve`` started for real, as a subprocess on 127.0.0.1."""
 
 import os
+import resource
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +24,7 @@ from fashion_lit.network import NeuralNetwork
 from tests.helpers.paths import REPO
 
 ANKLE_BOOT = REPO / "docs" / "ankle-boot.png"
-STARTUP_S = 180  # two processes importing torch and Lightning on a busy 2-core machine
+STARTUP_S = 180  # importing torch and loading the network on a busy 2-core machine
 
 
 def free_port() -> int:
@@ -48,10 +51,34 @@ def debian_chromium() -> Iterator[Browser]:
         browser.close()
 
 
-class Server:
-    """A server subprocess: started in its own process group, ready once ``/health`` is."""
+def blank_png(side: int) -> bytes:
+    """A PNG of side×side black gray pixels: a few kilobytes of file for millions of
+    pixels once decoded (13500 a side is a decompression bomb; 6245, 39 megapixels, is
+    the largest that is read)."""
+    rows_per_block = 5
+    compressor = zlib.compressobj(9)
+    block = (b"\0" + bytes(side)) * rows_per_block  # each row: filter byte, then gray bytes
+    data = b"".join(compressor.compress(block) for _ in range(side // rows_per_block))
+    data += compressor.compress((b"\0" + bytes(side)) * (side % rows_per_block))
+    data += compressor.flush()
 
-    def __init__(self, ckpt_path: Path, cwd: Path, *options: str) -> None:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+
+
+class Server:
+    """A server subprocess: started in its own process group, ready once ``/health`` is;
+    with ``open_files``, under that limit of file descriptors (``ulimit -n``)."""
+
+    def __init__(
+        self, ckpt_path: Path | str, cwd: Path, *options: str, open_files: int | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "fashion_lit", "serve", f"--ckpt_path={ckpt_path}"]
@@ -64,6 +91,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONPATH": str(REPO)},  # this checkout, not an install
                 start_new_session=True,  # Ctrl-C can be sent to its group alone
+                preexec_fn=None if open_files is None else lambda: limit_open_files(open_files),
             )
         self.wait_until_ready()
         self.processes = [psutil.Process(self.process.pid)]
@@ -87,7 +115,8 @@ class Server:
         os.killpg(self.process.pid, signal.SIGINT)
 
     def stop(self) -> int:
-        """Stop it with SIGTERM (if it still runs) and return its exit status."""
+        """Stop it with SIGTERM (if it still runs) and return its exit status; any of its
+        processes still there after that is killed (a server outliving a killed parent)."""
         if self.process.poll() is None:
             self.process.terminate()
         try:
@@ -101,3 +130,7 @@ class Server:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def limit_open_files(count: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
