@@ -25,6 +25,7 @@ from fashion_lit.callbacks.checkpoints import LastCheckpoint, RunCheckpoint
 from fashion_lit.callbacks.evaluation_images import EvaluationImages
 from fashion_lit.callbacks.prediction_writer import PredictionWriter
 from fashion_lit.callbacks.progress import StepLossProgressBar
+from fashion_lit.callbacks.run_config import RunConfig
 from fashion_lit.checkpoints import CheckpointError
 from fashion_lit.checkpoints.request import CheckpointRequest, request_checkpoint
 from fashion_lit.checkpoints.saving import AtomicCheckpointIO
@@ -33,11 +34,18 @@ from fashion_lit.data import DataNotFoundError, DataVerificationError, FashionMN
 from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.images import ImageError
 from fashion_lit.interrupts import clean_stop_on_signals
-from fashion_lit.io.files import OutputError
+from fashion_lit.io.files import NO_ROOM, OutputError, file_being_written, no_space_error
 from fashion_lit.loggers import RunLogger
 from fashion_lit.metrics import MONITOR
 from fashion_lit.module import ImageClassifier
-from fashion_lit.runs import RUNS_ROOT, claim_run, config_file_name, runs_root
+from fashion_lit.runs import (
+    CHECKPOINTS,
+    RUNS_ROOT,
+    claim_run,
+    config_file_name,
+    has_run_folders,
+    runs_root,
+)
 
 PROG = "python -m fashion_lit"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -71,10 +79,15 @@ class FashionLitCLI(LightningCLI):
     """LightningCLI with run folders of its own, on-disk aliases and safe checkpoint loading."""
 
     request: CheckpointRequest | None = None
-    #: The run folder this process created for its command, removed if the command fails.
-    created_run: Path | None = None
+    #: The outermost folder this process created for its run (the run's, or the folder of
+    #: the runs too), removed if the command fails before a checkpoint, or writes nothing.
+    created: Path | None = None
     #: The logger options whose version was set to a claimed folder, and the version given.
     claimed: tuple[Namespace, Any] | None = None
+    #: The command's run folder (None on DDP ranks other than 0, which Lightning tells).
+    run_dir: Path | None = None
+    #: Whether the logger keeps runs in folders of its own (TensorBoard's, CSV's).
+    logger_has_folders = True
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
@@ -132,9 +145,7 @@ class FashionLitCLI(LightningCLI):
         if spec is None:
             return
         try:
-            self.request = request_checkpoint(
-                spec, config, given_model_keys(parser, args, self.config)
-            )
+            self.request = request_checkpoint(spec, config, given_model(parser, args, self.config))
         except CheckpointError as error:
             refuse(f"--ckpt_path {spec}: {error}")
         config.ckpt_path = None  # the request holds it now: Lightning must not read it
@@ -143,33 +154,42 @@ class FashionLitCLI(LightningCLI):
             self.config = parser.parse_object(taken, self.config)
 
     def _claim_run(self, subcommand: str, config: Namespace) -> None:
-        """Set the logger's run folder: the checkpoint's run, else a new one of this
-        process's own (:func:`fashion_lit.runs.claim_run`). Rank 0 alone decides; under
-        DDP the other ranks take its folder from Lightning, which broadcasts it."""
+        """Choose the command's run folder: the checkpoint's run, else a new one of this
+        process's own (:func:`fashion_lit.runs.claim_run`). A logger with run folders is
+        told its version; for any other logger, or none, the Trainer is told the folder
+        (:meth:`instantiate_trainer`). Rank 0 alone decides; under DDP the other ranks
+        take its folder from Lightning, which broadcasts it."""
         logger = config.get("trainer.logger")
         init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
-        if init_args is None or "version" not in init_args:
-            return
+        self.logger_has_folders = has_run_folders(init_args)
         run = self.request.run if self.request is not None else None
         if run is not None:
-            init_args.version = run.name
+            if self.logger_has_folders:
+                init_args.version = run.name
             self.save_config_kwargs.update(
                 config_filename=config_file_name(run, subcommand), overwrite=subcommand != "fit"
             )
         elif rank_zero_only.rank == 0:
-            version = init_args.version
+            version = init_args.version if self.logger_has_folders else None
             if version is not None and not isinstance(version, str):
                 version = f"version_{version}"
-            run, created = claim_run(runs_root(config), version)
-            self.claimed = (init_args, init_args.version)
-            init_args.version = run.name
-            self.created_run = run if created else None
+            run, self.created = claim_run(runs_root(config), version)
+            if self.logger_has_folders:
+                self.claimed = (init_args, init_args.version)
+                init_args.version = run.name
+        self.run_dir = run
 
     def instantiate_classes(self) -> None:
-        """Build the classes; then the config, which the run saves as ``config.yaml``, gets
-        back the logger's version as given: the claimed folder's name is this process's
-        alone, and ``fit --config`` with that file must start a new run, not this one."""
+        """Build the classes; record the network's spec among the model's hyperparameters;
+        then give the config, which the run saves as ``config.yaml``, back the logger's
+        version as given: the claimed folder's name is this process's alone, and ``fit
+        --config`` with that file must start a new run, not this one."""
         super().instantiate_classes()
+        # The network as the config gives it (class_path and init_args; None: the
+        # tutorial's), so that a checkpoint can rebuild it. Lightning saves only plain
+        # hyperparameters of the model, which receives the network already built.
+        net = self._own(self.config).model.get("net")
+        self.model.hparams["net"] = net.as_dict() if isinstance(net, Namespace) else net
         if self.claimed is not None:
             init_args, version = self.claimed
             init_args.version = version
@@ -195,14 +215,24 @@ class FashionLitCLI(LightningCLI):
         wants_bar = trainer_config.get("enable_progress_bar") is not False
         if wants_bar and not any(isinstance(c, ProgressBar) for c in callbacks):
             kwargs.setdefault("callbacks", [*callbacks, StepLossProgressBar()])
-        trainer = super().instantiate_trainer(**kwargs)
+        predicting = self.config.get("subcommand") == "predict"
+        if self.run_dir is not None and (predicting or not self.logger_has_folders):
+            # The run's folder for what has no logger folder to go to; a predict logs
+            # nothing, so it opens no logger (which would leave an empty event file).
+            kwargs["default_root_dir"] = str(self.run_dir)
+        if predicting:
+            kwargs["logger"] = False
         run_checkpoint = self._own(self.config_init).get("checkpoint")
+        if isinstance(run_checkpoint, RunCheckpoint) and self.run_dir is not None:
+            if not self.logger_has_folders and run_checkpoint.dirpath is None:
+                run_checkpoint.dirpath = str(self.run_dir / CHECKPOINTS)
+        trainer = super().instantiate_trainer(**kwargs)
         if (
             isinstance(run_checkpoint, RunCheckpoint)
             and run_checkpoint.keeps_last
             and trainer_config.get("enable_checkpointing") is not False
         ):
-            trainer.callbacks.append(LastCheckpoint())
+            trainer.callbacks.append(LastCheckpoint(dirpath=run_checkpoint.dirpath))
         return trainer
 
     def fit(self, model: LightningModule, **kwargs: Any) -> None:
@@ -235,11 +265,11 @@ class FashionLitCLI(LightningCLI):
             method(model, **kwargs)
             failed = False
         finally:
-            run = self.created_run
-            if run is not None and run.is_dir():
+            created, run = self.created, self.run_dir
+            if created is not None and run is not None and run.is_dir():
                 keep = any(run.rglob("*.ckpt")) if failed else any(run.iterdir())
                 if not keep:
-                    shutil.rmtree(run, ignore_errors=True)
+                    shutil.rmtree(created, ignore_errors=True)
 
 
 def refuse(message: str) -> NoReturn:
@@ -248,8 +278,8 @@ def refuse(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def given_model_keys(parser: LightningArgumentParser, args: Any, config: Namespace) -> set[str]:
-    """The ``model.*`` keys the user set on the command line or in a config file.
+def given_model(parser: LightningArgumentParser, args: Any, config: Namespace) -> Any:
+    """The ``model`` options the user set on the command line or in a config file.
 
     Parsed again without defaults, on top of the parsed ``config`` less its model part:
     a class's options given alone (``--trainer.logger.init_args.name X``) then complete
@@ -260,7 +290,7 @@ def given_model_keys(parser: LightningArgumentParser, args: Any, config: Namespa
     del others[f"{subcommand}.model"]
     given = parser.parse_args(args, namespace=others, defaults=False)
     model = given.get(f"{subcommand}.model")
-    return set(vars(model)) if isinstance(model, Namespace) else set()
+    return model if isinstance(model, Namespace) else None
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
@@ -280,6 +310,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
             auto_configure_optimizers=False,
             seed_everything_default=0,
             trainer_defaults=TRAINER_DEFAULTS,
+            save_config_callback=RunConfig,
             parser_kwargs={
                 "prog": PROG,
                 "description": "Train, evaluate and use the PyTorch Quickstart's "
@@ -290,3 +321,10 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
         )
     except INPUT_ERRORS as error:
         refuse(str(error))
+    except OSError as error:  # a full disk under a library's writer: TensorBoard's, a YAML's
+        if error.errno not in NO_ROOM:
+            raise
+        written = file_being_written(error)
+        if written is None:
+            raise
+        refuse(str(no_space_error(written, error)))

@@ -10,11 +10,13 @@ Existing files are kept unless ``--overwrite true``; both files are written, or 
 """
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from jsonargparse import ArgumentParser
 
 from fashion_lit.checkpoints import CheckpointError, load_network
+from fashion_lit.checkpoints.reading import add_network_option
 from fashion_lit.io import files
 from fashion_lit.io.files import OutputError, replaced_atomically
 from fashion_lit.runs import ConfigFileError
@@ -33,6 +35,7 @@ def export(
     output_dir: str = ".",
     overwrite: bool = False,
     config: str | None = None,
+    net: Any = None,
 ) -> tuple[Path, Path]:
     """Write the network of a checkpoint as model.pth (the tutorial's state_dict) and model.pt2.
 
@@ -47,17 +50,21 @@ def export(
         config: the training config (e.g. ``configs/quickstart.yaml``): ``best`` and
             ``last`` then look for runs where its logger writes them, in the run it
             names if it names one, as ``test`` does; otherwise in ``lightning_logs/``.
+        net: the network's class path and init_args (``--model.net``), when neither the
+            config nor the checkpoint says (a plain state_dict records no class).
     """
     outputs = Path(output_dir) / STATE_DICT_FILE, Path(output_dir) / PROGRAM_FILE
     check_writable(outputs, overwrite)
-    loaded = load_network(ckpt_path, config)
+    loaded = load_network(ckpt_path, config, net)
     program = exported_program(loaded.net)
     with (
         replaced_atomically(outputs[0]) as state_dict_tmp,
         replaced_atomically(outputs[1]) as program_tmp,
     ):
-        torch.save(loaded.net.state_dict(), state_dict_tmp)
-        torch.export.save(program, program_tmp)
+        # Through memory: torch's zip writer aborts the process on a full disk.
+        state_dict = loaded.net.state_dict()
+        files.write_from_memory(state_dict_tmp, lambda file: torch.save(state_dict, file))
+        files.write_from_memory(program_tmp, lambda file: torch.export.save(program, file))
     return outputs
 
 
@@ -89,12 +96,14 @@ def main(args: list[str] | None = None) -> None:
         "and model.pt2 (a torch.export program that runs without fashion_lit).",
         allow_abbrev=False,
     )
-    parser.add_function_arguments(export)
-    options = parser.parse_args(args)
+    parser.add_function_arguments(export, skip={"net"})
+    add_network_option(parser)
+    options = parser.parse_args(args).as_dict()
+    net = (options.pop("model", None) or {}).get("net")
     try:
-        state_dict_path, program_path = export(**options.as_dict())
+        state_dict_path, program_path = export(**options, net=net)
     except CheckpointError as error:
-        parser.error(f"--ckpt_path {options.ckpt_path}: {error}")
+        parser.error(f"--ckpt_path {options['ckpt_path']}: {error}")
     except (ConfigFileError, ExportError, OutputError) as error:
         parser.error(str(error))
     print(f"Wrote {state_dict_path} (the tutorial's state_dict) and {program_path} (torch.export)")

@@ -1,4 +1,5 @@
-"""The loggers of fashion_lit runs: TensorBoard's, with real metrics in its HPARAMS tab.
+"""The loggers of fashion_lit runs: TensorBoard's with real metrics in its HPARAMS tab, and
+a CSV logger whose runs keep their metrics; a new logger goes here.
 
 Lightning's ``TensorBoardLogger`` fills TensorBoard's HPARAMS tab with an ``hp_metric``
 stuck at -1 unless the user logs it by hand (Lightning-AI/pytorch-lightning#7764). This
@@ -7,11 +8,15 @@ the test accuracy — whose values TensorBoard reads from the scalars logged und
 names, and lays out train and validation curves on shared charts.
 """
 
+import itertools
 from argparse import Namespace
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.tensorboard.summary import hparams
 
@@ -83,3 +88,37 @@ def flatten_hyperparameters(params: Mapping[str, Any] | Namespace, prefix: str =
         else:
             flat[name] = str(value)
     return flat
+
+
+class RunCSVLogger(CSVLogger):
+    """Lightning's ``CSVLogger`` for runs that go on in later commands.
+
+    Lightning's writer deletes the ``metrics.csv`` it finds in the run's folder, so a
+    resumed ``fit`` or a ``test`` of the run's checkpoint would erase the training's
+    metrics. Here each command of a run writes the first free name instead:
+    ``metrics.csv``, then ``metrics-1.csv``, ``metrics-2.csv``... Same arguments as
+    ``CSVLogger``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.writer: ExperimentWriter | None = None
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self.writer is None:
+            folder = Path(self.log_dir)
+            numbered = (f"metrics-{n}.csv" for n in itertools.count(1))
+            names = itertools.chain(["metrics.csv"], numbered)
+            name = next(name for name in names if not (folder / name).exists())
+            self.writer = MetricsWriter(self.log_dir, name)
+        return self.writer
+
+
+class MetricsWriter(ExperimentWriter):
+    """Lightning's CSV ``ExperimentWriter``, writing the metrics to the file named."""
+
+    def __init__(self, log_dir: str, metrics_file: str) -> None:
+        self.NAME_METRICS_FILE = metrics_file  # read by Lightning's __init__
+        super().__init__(log_dir)

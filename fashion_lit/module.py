@@ -66,7 +66,8 @@ class ImageClassifier(LightningModule):
         cuda_graph: bool = False,
     ) -> None:
         super().__init__()
-        # The network is saved with the weights; only plain values go into hparams.
+        # The network's weights are saved with the checkpoint; its class_path and
+        # init_args, under hparams "net", by the CLI that built it from the config.
         self.save_hyperparameters(ignore=["net"])
         self.net = net if net is not None else NeuralNetwork()
         self.optimizer_factory = optimizer

@@ -10,6 +10,7 @@ loggers pick ``version_N`` by listing the folders, so two ``fit``s started toget
 the same one; :func:`claim_run` creates it with ``mkdir``, which one process alone wins.
 """
 
+import itertools
 import json
 import os
 from collections.abc import Mapping
@@ -35,16 +36,39 @@ class ConfigFileError(ValueError):
 
 
 def runs_root(config: Mapping[str, Any] | Any) -> Path:
-    """The folder holding the run folders, as a fit configuration's logger lays them out.
+    """The folder holding the run folders of a configuration (parsed, or a file's contents).
 
-    ``config`` is a subcommand's parsed configuration or a config file's contents: its
-    ``trainer.logger.init_args`` (``save_dir``/``name``), else ``trainer.default_root_dir``.
+    A logger with run folders of its own (:func:`has_run_folders`) keeps them in
+    ``<save_dir>/<name>``; for any other logger, or none, fashion_lit keeps the runs where
+    TensorBoard would have: ``<trainer.default_root_dir>/lightning_logs``.
     """
     trainer = _child(config, "trainer")
     init_args = _child(_child(trainer, "logger"), "init_args")
-    if _child(init_args, "save_dir") is not None:
-        return Path(_child(init_args, "save_dir")) / (_child(init_args, "name") or "")
-    return Path(_child(trainer, "default_root_dir") or ".") / RUNS_ROOT
+    base = Path(_child(trainer, "default_root_dir") or ".")
+    if not has_run_folders(init_args):
+        return base / RUNS_ROOT
+    name = _child(init_args, "name") if "name" in init_args else RUNS_ROOT
+    return Path(_child(init_args, "save_dir") or base) / (name or "")
+
+
+def has_run_folders(logger_options: Any) -> bool:
+    """Whether a logger, by its ``init_args``, lays runs out as ``<save_dir>/<name>/<version>``
+    (TensorBoard's and CSV's do; MLflow's keeps its runs in its tracking store)."""
+    try:
+        return "name" in logger_options or "version" in logger_options
+    except TypeError:  # no options: no logger, or one given by its class alone
+        return False
+
+
+def run_folder(trainer: Any) -> Path:
+    """The folder of a Trainer's run: the logger's (``trainer.log_dir``, which Lightning
+    knows for its TensorBoard and CSV loggers, broadcast from rank 0 under DDP), else the
+    Trainer's ``default_root_dir``, which the CLI sets to the run's folder."""
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger  # for trainers only
+
+    if isinstance(trainer.logger, (TensorBoardLogger, CSVLogger)):
+        return Path(trainer.log_dir)
+    return Path(trainer.default_root_dir)
 
 
 def named_run(config: Mapping[str, Any] | Any) -> Path | None:
@@ -84,29 +108,29 @@ def _child(node: Any, key: str) -> Any:
     return getter(key) if callable(getter) else None
 
 
-def claim_run(root: Path, version: str | None = None) -> tuple[Path, bool]:
-    """The run folder for a new run under ``root``, and whether this call created it.
+def claim_run(root: Path, version: str | None = None) -> tuple[Path, Path | None]:
+    """The run folder for a new run under ``root``, and the outermost folder this call
+    created for it (``root`` itself if it was missing; None if the run folder existed).
 
     Without ``version``, the first free ``version_N`` is created: ``mkdir`` succeeds for
     one process only, so each of several ``fit``s started at once gets its own. With a
     ``version`` (a resumed run, a search's trial), that folder, created if it is missing.
     """
-    root.mkdir(parents=True, exist_ok=True)
-    if version is not None:
-        run = root / version
-        try:
-            run.mkdir()
-            return run, True
-        except FileExistsError:
-            return run, False
-    taken = [p.name.removeprefix("version_") for p in root.glob("version_*")]
-    number = max((int(n) + 1 for n in taken if n.isdigit()), default=0)
+    created_root = next((p for p in reversed([root, *root.parents]) if not p.exists()), None)
+    numbers = itertools.count(_next_number(root)) if version is None else None
     while True:
+        run = root / (version if numbers is None else f"version_{next(numbers)}")
         try:
-            (root / f"version_{number}").mkdir()
-            return root / f"version_{number}", True
+            run.mkdir(parents=True)
+            return run, created_root or run
         except FileExistsError:
-            number += 1
+            if numbers is None:
+                return run, None
+
+
+def _next_number(root: Path) -> int:
+    taken = [p.name.removeprefix("version_") for p in root.glob("version_*")]
+    return max((int(n) + 1 for n in taken if n.isdigit()), default=0)
 
 
 def run_of(checkpoint: Path) -> Path | None:

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from fashion_lit.checkpoints import ForbiddenHyperparameterError, hyperparameters_to_take
+from fashion_lit.checkpoints.digest import DIGEST_KEY, with_digest
 from tests.helpers.checkpoints import trained_checkpoint
 from tests.helpers.cli import expect_cli_error
 from tests.helpers.paths import REPO
@@ -23,10 +24,12 @@ def trained(tmp_path_factory, tiny_mirror, tiny_checksums) -> Path:
 
 
 def with_hyperparameters(trained: Path, target: str, **changes) -> str:
-    """A copy of ``trained`` at ``target`` whose hyperparameters are updated with ``changes``."""
+    """A copy of ``trained`` at ``target`` whose hyperparameters are updated with ``changes``,
+    its digest written anew: what anyone who crafts a checkpoint can do."""
     checkpoint = torch.load(trained, weights_only=True)
     checkpoint["hyper_parameters"].update(changes)
-    torch.save(checkpoint, target)
+    checkpoint.pop(DIGEST_KEY, None)
+    torch.save(with_digest(checkpoint), target)
     return target
 
 

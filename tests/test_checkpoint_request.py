@@ -71,8 +71,8 @@ def test_an_evaluation_adds_to_the_checkpoints_run_only_under_the_configs_runs(s
     here = {"trainer": {"logger": {"init_args": {"save_dir": ".", "name": "lightning_logs"}}}}
     there = {"trainer": {"logger": {"init_args": {"save_dir": str(run.parent.parent)}}}}
     there["trainer"]["logger"]["init_args"]["name"] = run.parent.name
-    assert request_checkpoint(str(smoothed), here, given=set()).run is None
-    assert request_checkpoint(str(smoothed), there, given=set()).run == run
+    assert request_checkpoint(str(smoothed), here, given=None).run is None
+    assert request_checkpoint(str(smoothed), there, given=None).run == run
 
 
 def test_model_weights_is_refused_in_one_line_naming_ckpt_path(run_cli, capsys, tiny_args):

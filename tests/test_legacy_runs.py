@@ -9,6 +9,7 @@ import shutil
 
 import torch
 
+from fashion_lit.checkpoints.digest import DIGEST_KEY
 from fashion_lit.runs import best_checkpoint
 from tests.helpers.paths import REPO
 
@@ -37,18 +38,27 @@ def test_a_best_json_written_before_still_names_the_best(tmp_path):
     assert best_checkpoint(tmp_path / "version_0").name == "epoch00-val_acc0.0920.ckpt"
 
 
-def test_a_checkpoint_written_today_has_the_layout_of_one_written_before(
+def test_a_checkpoint_of_the_earlier_layout_is_tested_resumed_and_exported(
     run_cli, tiny_args, workdir
 ):
-    """So a checkpoint of either kind loads the same way: same keys, same callback states
-    (their keys name the callback classes), same hyperparameters and weights."""
+    """A checkpoint as fashion_lit wrote them before: no digest, no network recorded (the
+    tutorial's then): the same keys, callback states, hyperparameters and weights as
+    ``legacy/checkpoint-layout.json`` records of a real one."""
     expected = json.loads((LEGACY / "checkpoint-layout.json").read_text())
     run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
-    written = torch.load(
-        workdir / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt", weights_only=True
-    )
-    assert sorted(written) == expected["keys"]
-    assert sorted(written["callbacks"]) == expected["callbacks"]
-    assert sorted(written["hyper_parameters"]) == expected["hyper_parameters"]
-    shapes = {key: list(value.shape) for key, value in written["state_dict"].items()}
+    last = workdir / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"
+    legacy = torch.load(last, weights_only=True)
+    del legacy[DIGEST_KEY], legacy["hyper_parameters"]["net"]  # what is new since
+    assert sorted(legacy) == expected["keys"]
+    assert sorted(legacy["callbacks"]) == expected["callbacks"]
+    assert sorted(legacy["hyper_parameters"]) == expected["hyper_parameters"]
+    shapes = {key: list(value.shape) for key, value in legacy["state_dict"].items()}
     assert shapes == expected["state_dict"]
+    torch.save(legacy, "legacy.ckpt")
+
+    tested = run_cli("test", *tiny_args, "--ckpt_path=legacy.ckpt")
+    assert 0 <= float(tested.trainer.callback_metrics["test/acc"]) <= 1
+    resumed = run_cli("fit", *tiny_args, "--ckpt_path=legacy.ckpt", "--trainer.max_epochs=2")
+    assert resumed.trainer.current_epoch == 2
+    run_cli("export", "--ckpt_path=legacy.ckpt", "--output_dir=exported")
+    assert (workdir / "exported" / "model.pt2").is_file()

@@ -81,12 +81,13 @@ def test_claiming_takes_the_next_free_version_and_never_one_that_exists(tmp_path
     first, created_first = claim_run(tmp_path)
     second, created_second = claim_run(tmp_path)
     assert (first.name, second.name) == ("version_4", "version_5")
-    assert created_first and created_second
+    assert (created_first, created_second) == (first, second)
 
 
-def test_a_named_run_is_created_once_and_then_reused(tmp_path):
-    assert claim_run(tmp_path / "study", "trial_0") == (tmp_path / "study" / "trial_0", True)
-    assert claim_run(tmp_path / "study", "trial_0") == (tmp_path / "study" / "trial_0", False)
+def test_a_named_run_is_created_once_with_its_missing_parents_and_then_reused(tmp_path):
+    study = tmp_path / "runs" / "study"
+    assert claim_run(study, "trial_0") == (study / "trial_0", tmp_path / "runs")
+    assert claim_run(study, "trial_0") == (study / "trial_0", None)
 
 
 def test_a_resumed_fit_and_an_evaluation_save_their_config_beside_the_runs(tmp_path):

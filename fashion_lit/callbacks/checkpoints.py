@@ -60,8 +60,10 @@ class LastCheckpoint(ModelCheckpoint):
     check) saves nothing, so ``last.ckpt`` never holds a state nobody validated the way to.
     """
 
-    def __init__(self) -> None:
-        super().__init__(monitor=None, filename=Path(LAST).stem, enable_version_counter=False)
+    def __init__(self, dirpath: str | None = None) -> None:
+        super().__init__(
+            dirpath, filename=Path(LAST).stem, monitor=None, enable_version_counter=False
+        )
 
     def on_exception(
         self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", exception: BaseException

@@ -2,20 +2,22 @@
 
 A confusion matrix cannot go through ``self.log`` (Lightning-AI/pytorch-lightning#19835),
 so this callback gathers it and, after every validation and test epoch, writes both
-pictures (:mod:`fashion_lit.pictures`) to TensorBoard's IMAGES tab and the run folder.
+pictures (:mod:`fashion_lit.pictures`) as PNG files in the run folder, and gives them to
+the loggers that show pictures: TensorBoard's IMAGES tab, MLflow's artifacts. A
+``fast_dev_run`` keeps no picture.
 """
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from lightning.pytorch import Callback, LightningModule, Trainer
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import MLFlowLogger, TensorBoardLogger
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from fashion_lit.batches import PREDICTED, labelled
 from fashion_lit.io.files import replaced_atomically
 from fashion_lit.pictures import Misclassified, confusion_matrix_image, misclassified_image
+from fashion_lit.runs import run_folder
 
 
 class EvaluationImages(Callback):
@@ -52,11 +54,10 @@ class EvaluationImages(Callback):
             self._wrong += [(images[i].cpu(), int(preds[i]), int(targets[i])) for i in wrong]
 
     def _write(self, trainer: Trainer, stage: str) -> None:
-        if self._confusion is None or trainer.sanity_checking:
+        if self._confusion is None or trainer.sanity_checking or trainer.fast_dev_run:
             return
         matrix = self._confusion.compute()  # synchronised across processes
-        # trainer.log_dir is a collective call under DDP: every rank must ask for it.
-        folder = Path(trainer.log_dir or ".")
+        folder = run_folder(trainer)  # a collective call under DDP: every rank asks
         if not trainer.is_global_zero:
             return
         classes = list(getattr(trainer.datamodule, "classes", range(matrix.shape[0])))
@@ -76,12 +77,15 @@ class EvaluationImages(Callback):
         }
         step = trainer.global_step
         for name, picture in pictures.items():
-            with replaced_atomically(folder / f"{stage}_{name}.png") as part:
+            path = folder / f"{stage}_{name}.png"
+            with replaced_atomically(path) as part:
                 picture.save(part)
             for logger in trainer.loggers:
                 if isinstance(logger, TensorBoardLogger):
                     tag, pixels = f"{stage}/{name}", np.asarray(picture)
                     logger.experiment.add_image(tag, pixels, step, dataformats="HWC")
+                elif isinstance(logger, MLFlowLogger):
+                    logger.experiment.log_artifact(logger.run_id, str(path), "pictures")
 
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._reset(pl_module)

@@ -5,8 +5,10 @@ Lightning checkpoints (``*.ckpt``: the network's keys prefixed ``net.`` under
 the tutorial's ``model.pth`` both hold the weights. :func:`read` takes the bytes once,
 checks every CRC of ``torch.save``'s zip archive (PyTorch's reader does not, so a flipped
 byte would load silently), unpickles with ``weights_only=True`` only (a pickle that calls
-functions is reported as code, not damage), and tells the two kinds apart. Every failure
-is a :class:`~fashion_lit.checkpoints.errors.CheckpointError` naming the file and the fix.
+functions is reported as code, not damage), checks the digest that fashion_lit writes into
+its checkpoints (:mod:`~fashion_lit.checkpoints.digest`), and tells the two kinds apart.
+Every failure is a :class:`~fashion_lit.checkpoints.errors.CheckpointError` naming the
+file and the fix.
 """
 
 import io
@@ -18,17 +20,19 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
 
+from fashion_lit.checkpoints.digest import DigestMismatchError, verified
 from fashion_lit.checkpoints.errors import (
     ArchitectureMismatchError,
     CheckpointNotFoundError,
     CorruptCheckpointError,
     UnsafeCheckpointError,
 )
+from fashion_lit.checkpoints.hyperparameters import network_spec
 from fashion_lit.checkpoints.locate import resolve
 from fashion_lit.metrics import MONITOR
 from fashion_lit.network import NeuralNetwork
@@ -126,7 +130,11 @@ def read(path: str | os.PathLike) -> Checkpoint:
         raise CorruptCheckpointError(
             f"{path} holds a {type(contents).__name__}, not a checkpoint or a state_dict."
         )
-    checkpoint = Checkpoint(path, dict(contents))
+    try:
+        contents = verified(contents)
+    except DigestMismatchError as error:
+        raise CorruptCheckpointError(corrupted(path, str(error))) from error
+    checkpoint = Checkpoint(path, contents)
     if not checkpoint.is_lightning and not (
         contents and all(isinstance(value, Tensor) for value in contents.values())
     ):
@@ -148,17 +156,25 @@ def corrupted(path: Path, detail: str | None = None) -> str:
     )
 
 
+#: The MS-DOS attribute bit of a folder, in a zip member's external attributes.
+_DOS_FOLDER = 0x10
+
+
 def zip_damage(data: bytes) -> str | None:
     """What is wrong with the zip archive ``data``, or None if it is intact or no zip.
 
     A member whose recorded CRC is 0 is not checked: ``torch.save`` records 0 when CRCs
-    are turned off (``torch.serialization.set_crc32_options(False)``).
+    are turned off (``torch.serialization.set_crc32_options(False)``). A member marked as a
+    folder by its MS-DOS attributes is damage: ``zipfile`` ignores that mark, but PyTorch's
+    reader (miniz) then reads no data for it, and the tensor is garbage.
     """
     try:
         if not zipfile.is_zipfile(io.BytesIO(data)):
             return None  # PyTorch's legacy format, a truncated archive, or no archive at all
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for member in archive.infolist():
+                if member.external_attr & _DOS_FOLDER:
+                    return f"its zip archive is damaged: {member.filename} is marked as a folder"
                 if member.CRC != 0:
                     with archive.open(member) as stream:
                         while stream.read(1 << 20):
@@ -243,20 +259,58 @@ def load(
 class LoadedNetwork:
     """A network ready for inference, and where its weights came from."""
 
-    net: nn.Module  # the tutorial's NeuralNetwork, weights loaded, in eval mode, on the CPU
+    net: nn.Module  # weights loaded, in eval mode, on the CPU
     path: Path  # the file the weights were read from
     run_dir: Path | None  # the run folder of the checkpoint, if it is in one
     val_acc: float | None  # recorded with the checkpoint, if it was
 
 
-def load_network(ckpt_path: str | os.PathLike, config: str | None = None) -> LoadedNetwork:
+def load_network(
+    ckpt_path: str | os.PathLike, config: str | None = None, net: Any = None
+) -> LoadedNetwork:
     """The network of anything ``predict --ckpt_path`` accepts, for the commands that use
     the network alone (``export``, ``serve``); with a training ``config``, ``best`` and
-    ``last`` are looked for where it puts runs, as for ``test --config``."""
+    ``last`` are looked for where it puts runs, as for ``test --config``.
+
+    The network is the one ``net`` names (``--model.net``: a class path with its
+    init_args), else the config's ``model.net``, else the one the checkpoint records if
+    fashion_lit ships it (:data:`~fashion_lit.checkpoints.hyperparameters.TRUSTED`), else
+    the tutorial's: a plain state_dict records none.
+    """
     contents = read_config_file(config)
     checkpoint = load(ckpt_path, runs_root(contents), named_run(contents))
-    net = NeuralNetwork()
-    checkpoint.check_fits(net)
-    net.load_state_dict(checkpoint.network_state_dict)
-    net.eval()
-    return LoadedNetwork(net, checkpoint.path, run_of(checkpoint.path), checkpoint.val_acc)
+    given = net if net is not None else (contents.get("model") or {}).get("net")
+    spec = given if given is not None else network_spec(checkpoint.hyperparameters.get("net"))
+    network = build_network(spec)
+    checkpoint.check_fits(network)
+    network.load_state_dict(checkpoint.network_state_dict)
+    network.eval()
+    return LoadedNetwork(network, checkpoint.path, run_of(checkpoint.path), checkpoint.val_acc)
+
+
+def add_network_option(parser: Any) -> None:
+    """``--model.net`` on the parser of a command that loads the network alone, named as
+    the training commands name it."""
+    parser.add_argument(
+        "--model.net",
+        type=Optional[nn.Module],  # noqa: UP045 - a runtime type, which jsonargparse reads
+        default=None,
+        help="the network (class path and init_args) when --config and the checkpoint "
+        "name none, as for fit",
+    )
+
+
+def build_network(spec: Any) -> nn.Module:
+    """The network ``spec`` names (a class path, or a mapping with ``class_path`` and
+    ``init_args``; None for the tutorial's), built as the CLI builds ``--model.net``."""
+    if spec is None:
+        return NeuralNetwork()
+    from jsonargparse import ArgumentParser  # only for a network given by its class
+
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_argument("--net", type=nn.Module)
+    try:
+        return parser.instantiate(parser.parse_object({"net": spec})).net
+    except Exception as error:  # the class or its arguments: the user's config is at fault
+        message = f"model.net cannot be built from {spec!r}: {error}"
+        raise ArchitectureMismatchError(message) from error

@@ -7,14 +7,13 @@ parsing, takes ``ckpt_path`` out of the config, and gives the Trainer the file i
 every later step uses this one :class:`CheckpointRequest`.
 """
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import LightningModule
 
-from fashion_lit.checkpoints.hyperparameters import hyperparameters_to_take
+from fashion_lit.checkpoints.hyperparameters import hyperparameters_to_take, user_class_paths
 from fashion_lit.checkpoints.reading import Checkpoint, load
 from fashion_lit.runs import named_run, run_of, runs_root
 
@@ -55,12 +54,13 @@ class CheckpointRequest:
             target.load_state_dict(self.checkpoint.network_state_dict)
 
 
-def request_checkpoint(spec: str, config: Any, given: Collection[str]) -> CheckpointRequest:
+def request_checkpoint(spec: str, config: Any, given: Any) -> CheckpointRequest:
     """Resolve ``--ckpt_path spec`` for a subcommand's parsed ``config``.
 
     ``best`` and ``last`` are looked up in the run the config names, else the most recent
-    run where its logger writes runs. ``given`` are the model keys the user set, which
-    are not taken from the checkpoint (see :mod:`.hyperparameters`).
+    run where its logger writes runs. ``given`` is the model part the user set (a
+    Namespace, or None): its keys are not taken from the checkpoint, and the classes it
+    names may be named by the checkpoint too (see :mod:`.hyperparameters`).
 
     Raises:
         CheckpointError: the file is missing, damaged, holds code, or names what may not
@@ -69,7 +69,8 @@ def request_checkpoint(spec: str, config: Any, given: Collection[str]) -> Checkp
     checkpoint = load(spec, runs_root(config), named_run(config))
     if not checkpoint.is_lightning:
         return CheckpointRequest(checkpoint, {}, None)
-    taken = hyperparameters_to_take(checkpoint.hyperparameters, given)
+    keys = set(vars(given)) if given is not None else set()
+    taken = hyperparameters_to_take(checkpoint.hyperparameters, keys, user_class_paths(given))
     run = run_of(checkpoint.path)
     if run is not None and run.parent.resolve() != runs_root(config).resolve():
         run = None

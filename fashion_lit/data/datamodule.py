@@ -50,6 +50,9 @@ class FashionMNISTDataModule(LightningDataModule):
         resident: keep the images as one uint8 tensor on the training device and cut
             batches by indexing it (fast), instead of the tutorial's DataLoader, which
             converts every image in Python on every epoch (slow, kept for comparison).
+        augment: train on mirrored and shifted variants of the images, seeded by the run
+            (:mod:`fashion_lit.data.augment`; resident data only). Off for the MLP, which
+            the tutorial trains on the images as they are; on for ``configs/cnn.yaml``.
         sources: where to acquire missing files, in order: folders, ``file://`` or
             ``http(s)://`` mirrors. By default ``$FASHION_LIT_SOURCES`` (comma-separated),
             else Debian's ``/usr/share/datasets/fashion-mnist`` then torchvision's mirror.
@@ -75,6 +78,7 @@ class FashionMNISTDataModule(LightningDataModule):
         shuffle: bool = True,
         num_workers: int = 0,
         resident: bool = True,
+        augment: bool = False,
         sources: Sequence[str] | None = None,
         checksums: str | None = None,
         download: bool = True,
@@ -86,6 +90,8 @@ class FashionMNISTDataModule(LightningDataModule):
             raise ValueError(f"data.val_size must be 0 or more, got {val_size}.")
         if predict_indices is not None and predict_paths is not None:
             raise ValueError("Give data.predict_indices or data.predict_paths, not both.")
+        if augment and not resident:
+            raise ValueError("data.augment works on resident data: set data.resident: true.")
         self.save_hyperparameters()
         self.data_dir = data_dir
         self.batch_size = batch_size
@@ -95,6 +101,7 @@ class FashionMNISTDataModule(LightningDataModule):
         self.shuffle = shuffle
         self.num_workers = num_workers
         self.resident = resident
+        self.augment = augment
         self.sources = sources
         self.checksums = checksums
         self.download = download
@@ -157,7 +164,7 @@ class FashionMNISTDataModule(LightningDataModule):
             device = self._device()
             images, targets = self._on_device(dataset, device)
             sampler = self._sampler(len(targets), shuffle, train, device)
-            return ResidentBatches(images, targets, batch_size, sampler)
+            return ResidentBatches(images, targets, batch_size, sampler, train and self.augment)
         if train:
             sampler = self._sampler(len(dataset), shuffle, train)
             return ResumableDataLoader(

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from fashion_lit.data.augment import augmented
 from fashion_lit.data.resumable import CountsBatches
 from fashion_lit.data.sampling import EpochSampler
 
@@ -26,20 +27,30 @@ class ResidentBatches(CountsBatches):
     batch_sampler = None
 
     def __init__(
-        self, images: Tensor, targets: Tensor, batch_size: int, sampler: EpochSampler
+        self,
+        images: Tensor,
+        targets: Tensor,
+        batch_size: int,
+        sampler: EpochSampler,
+        augment: bool = False,
     ) -> None:
         if images.dtype != torch.uint8:
             raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
         self.images, self.targets = images, targets
         self.batch_size = batch_size
         self.sampler = sampler
+        self.augment = augment  # mirrored and shifted variants (fashion_lit.data.augment)
 
     def __len__(self) -> int:
         return math.ceil(len(self.sampler) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         self._count_from_start()
-        for chunk in self.sampler.indices().split(self.batch_size):
+        first = self.sampler.start // self.batch_size  # after a resume mid-epoch, not 0
+        for number, chunk in enumerate(self.sampler.indices().split(self.batch_size), first):
             self.batches_served += 1
+            images = self.images[chunk]
+            if self.augment:
+                images = augmented(images, self.sampler.seed, self.sampler.epoch, number)
             # Same arithmetic as ToTensor: uint8 → float32, then divide by 255.
-            yield self.images[chunk].unsqueeze(1).float().div(255), self.targets[chunk]
+            yield images.unsqueeze(1).float().div(255), self.targets[chunk]
