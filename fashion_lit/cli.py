@@ -11,6 +11,7 @@ checkpoint continues that run's folder; one that fails leaves no folder of its o
 
 import shutil
 import sys
+import threading
 from argparse import SUPPRESS
 from pathlib import Path
 from typing import Any, NoReturn
@@ -293,12 +294,22 @@ def given_model(parser: LightningArgumentParser, args: Any, config: Namespace) -
     return model if isinstance(model, Namespace) else None
 
 
+def report_threads_full_disk_once(hook: threading.ExceptHookArgs) -> None:
+    """``threading.excepthook`` for the commands: a full disk met by a library's writer
+    thread (TensorBoard's event writer) is reported by the command itself, with the file
+    named, when its next write fails; any other error in a thread is shown as usual."""
+    if isinstance(hook.exc_value, OSError) and hook.exc_value.errno in NO_ROOM:
+        return
+    threading.__excepthook__(hook)
+
+
 def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
     """Build the CLI (and run its subcommand): ``args=None`` reads ``sys.argv``.
 
     A bad input file found while running (an image, a checkpoint's contents) ends the
     command with its message and exit status 2, as a bad option does, not a traceback.
     """
+    threading.excepthook = report_threads_full_disk_once
     try:
         return FashionLitCLI(
             ImageClassifier,

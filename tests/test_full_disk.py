@@ -81,11 +81,6 @@ def test_a_disk_filled_by_tensorboards_writer_ends_fit_with_the_plain_error(tens
     assert outcome["after"] == EARLIER_RUN  # the new run's folder is gone
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TensorBoard's writer thread prints its own traceback (threading.excepthook) "
-    "before fit reports the error; only the logger (fashion_lit/loggers.py) can stop that",
-)
 def test_a_disk_filled_by_tensorboards_writer_prints_no_traceback(tensorboard_fills_it):
     assert "Traceback" not in tensorboard_fills_it["stderr"]
 
