@@ -7,6 +7,7 @@ import torch
 import yaml
 
 from fashion_lit.checkpoints import ArchitectureMismatchError, check_state_dict_fits
+from fashion_lit.checkpoints.digest import DIGEST_KEY, with_digest
 from fashion_lit.network import NeuralNetwork
 from tests.helpers.cli import expect_cli_error
 
@@ -61,8 +62,9 @@ def test_checkpoint_of_another_network_names_the_first_mismatch_and_both_shapes(
     run_cli, tiny_args, trained, capsys
 ):
     checkpoint = torch.load(trained, weights_only=True)
+    checkpoint.pop(DIGEST_KEY)
     checkpoint["state_dict"]["net.linear_relu_stack.0.weight"] = torch.zeros(256, 784)
-    torch.save(checkpoint, "narrow.ckpt")
+    torch.save(with_digest(checkpoint), "narrow.ckpt")  # whole: of another network
     err = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=narrow.ckpt")
     assert (
         "net.linear_relu_stack.0.weight is of shape (256, 784) in narrow.ckpt but of "
