@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from lightning.pytorch.cli import LightningCLI
 
 from fashion_lit.checkpoints.request import request_checkpoint
 from fashion_lit.cli import cli_main
 from fashion_lit.data import FashionMNISTDataModule
 from fashion_lit.module import ImageClassifier
-from tests.helpers.cli import expect_cli_error
+from tests.helpers.cli import ParseOnlyCLI, expect_cli_error
 from tests.helpers.tiny_data import tiny_options
 
 
@@ -38,14 +37,9 @@ def test_lightning_cli_copies_a_ckpt_paths_hyperparameters_left_in_the_config(
 ):
     """Why fashion_lit takes ``ckpt_path`` out of the config while parsing: LightningCLI
     would read the file again and copy all of its hyperparameters, unchecked."""
-
-    class ParseOnly(LightningCLI):
-        def test(self, **kwargs) -> None:
-            """Nothing to run: the parsed config is what this test reads."""
-
     monkeypatch.setattr(sys, "argv", ["lightning"])
     args = ["test", *tiny_args, f"--ckpt_path={smoothed}"]
-    cli = ParseOnly(ImageClassifier, FashionMNISTDataModule, args=args)
+    cli = ParseOnlyCLI(ImageClassifier, FashionMNISTDataModule, args=args)
     assert cli.config.test.model.label_smoothing == 0.25
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 from lightning.pytorch import Trainer
+from lightning.pytorch.cli import LightningCLI
 
 
 def expect_cli_error(run_cli, capsys, *args) -> str:
@@ -23,3 +24,11 @@ def quiet_trainer(**kwargs) -> Trainer:
         enable_model_summary=False,
         **kwargs,
     )
+
+
+class ParseOnlyCLI(LightningCLI):
+    """Lightning's own CLI that parses and builds, but runs no ``test``: LightningCLI calls
+    a method of its own named after the subcommand in place of the Trainer's."""
+
+    def test(self, **kwargs) -> None:
+        """Nothing to run: the parsed config is what the caller reads."""
