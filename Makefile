@@ -25,7 +25,7 @@ debian_package = if [ ! -e $(2) ]; then \
 	fi
 
 .DEFAULT_GOAL := help
-.PHONY: help install data fit test test-fast lint parity tuned seeds tune tune-full bench bench-epochs profile \
+.PHONY: help install data fit try test test-fast lint parity tuned seeds tune tune-full bench bench-epochs profile \
 	gpu-check gpu-bundle predict export tensorboard clean browser serve serve-screenshot bench-serve
 
 help: ## Show this list of targets
@@ -53,6 +53,9 @@ data: install ## Acquire FashionMNIST into data/ (Debian package where possible,
 
 fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart)
 	$(PY) -m fashion_lit fit --config $(CONFIG)
+
+try: data ## A first try in under a minute: configs/try.yaml, runs in lightning_logs/try/
+	$(PY) -m fashion_lit fit --config configs/try.yaml
 
 test: data browser lint ## Check the style, then run every test, the slow real-data one included
 	$(PY) -m pytest
@@ -110,7 +113,7 @@ export: install ## Export the best checkpoint of the latest run to model.pth and
 browser: ## Install Debian's chromium, which the page's tests drive (as root, with apt-get)
 	@$(call debian_package,chromium,/usr/bin/chromium)
 
-serve: install ## Serve CKPT (default: best) at http://127.0.0.1:$(PORT): the page, POST /predict
+serve: install ## Serve CKPT (default: best) at http://127.0.0.1:PORT (default: 8000): the page, POST /predict
 	$(PY) -m fashion_lit serve --config $(CONFIG) --ckpt_path $(CKPT) --port $(PORT) --data_dir $(DATA_DIR)
 
 serve-screenshot: install browser ## Take the README's picture of the page (docs/serve-page.png) with CKPT

@@ -6,6 +6,7 @@ only when that command runs, so ``--help`` answers without importing torch or Li
 and ``serve`` never imports Optuna. Nothing in the package imports this module.
 """
 
+import difflib
 import gc
 import sys
 from typing import Any
@@ -70,7 +71,9 @@ def run(args: list[str]) -> Any:
         raise SystemExit(0 if args else 2)
     command = COMMANDS.get(args[0])
     if command is None and not args[0].startswith("-"):
-        sys.stderr.write(f"{usage()}\nerror: no command {args[0]!r}; choose one of the above.\n")
+        close = difflib.get_close_matches(args[0], COMMANDS, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}?" if close else "choose one of the above."
+        sys.stderr.write(f"{usage()}\nerror: no command {args[0]!r}; {hint}\n")
         raise SystemExit(2)
     return (command[0] if command else _lightning)(args)
 

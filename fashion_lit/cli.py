@@ -18,18 +18,20 @@ from typing import Any, NoReturn
 
 from jsonargparse import Namespace
 from lightning.pytorch import LightningModule, Trainer
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 from fashion_lit.callbacks.checkpoints import LastCheckpoint, RunCheckpoint
 from fashion_lit.callbacks.evaluation_images import EvaluationImages
 from fashion_lit.callbacks.prediction_writer import PredictionWriter
 from fashion_lit.callbacks.progress import StepLossProgressBar
 from fashion_lit.callbacks.run_config import RunConfig
+from fashion_lit.callbacks.summary import NetworkSummary
 from fashion_lit.checkpoints import CheckpointError
 from fashion_lit.checkpoints.request import CheckpointRequest, request_checkpoint
 from fashion_lit.checkpoints.saving import AtomicCheckpointIO
+from fashion_lit.console import quiet_third_party
 from fashion_lit.cuda_graph import CudaGraphUnsupportedError
 from fashion_lit.data import DataNotFoundError, DataVerificationError, FashionMNISTDataModule
 from fashion_lit.data.datamodule import PredictIndexError
@@ -39,6 +41,8 @@ from fashion_lit.io.files import NO_ROOM, OutputError, file_being_written, no_sp
 from fashion_lit.loggers import RunLogger
 from fashion_lit.metrics import MONITOR
 from fashion_lit.module import ImageClassifier
+from fashion_lit.parser import ShortErrors
+from fashion_lit.run_report import end_of_run, unbounded_training
 from fashion_lit.runs import (
     CHECKPOINTS,
     RUNS_ROOT,
@@ -52,9 +56,14 @@ PROG = "python -m fashion_lit"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 TRAINER_DEFAULTS: dict[str, Any] = {
+    # The tutorial's 5 epochs: without a config, fit is the quickstart (Lightning's own
+    # default would train for up to 1,000 epochs).
+    "max_epochs": 5,
     "logger": {
         "class_path": f"{RunLogger.__module__}.{RunLogger.__qualname__}",
-        "init_args": {"save_dir": ".", "name": RUNS_ROOT, "log_graph": True},
+        # The graph costs a torch.jit trace that warns of its deprecation on every command;
+        # log_graph: true draws it in TensorBoard's GRAPHS tab (README, "Graphs").
+        "init_args": {"save_dir": ".", "name": RUNS_ROOT, "log_graph": False},
     },
     "plugins": {"class_path": f"{AtomicCheckpointIO.__module__}.{AtomicCheckpointIO.__qualname__}"},
 }
@@ -76,6 +85,34 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
 RETIRED_WEIGHTS = "--model.weights"
 
 
+#: What each command does not take: fit trains (no --untrained, no --prediction.*),
+#: validate and test write no predictions.
+COMMAND_OPTIONS = {
+    "fit": set(),
+    "validate": {"untrained"},
+    "test": {"untrained"},
+    "predict": {"untrained", "prediction"},
+}
+
+
+class FashionLitParser(ShortErrors, LightningArgumentParser):
+    """Lightning's parser with short errors (:mod:`fashion_lit.parser`), told which
+    command it parses, so that a command's help lists only the options it takes."""
+
+    def __init__(self, *args: Any, command: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.command = command
+
+    def add_method_arguments(self, class_type: type, method_name: str, **kwargs: Any) -> list[str]:
+        """The Trainer method's options, less ``weights_only``: fashion_lit always loads
+        checkpoints as data only, so the option stays hidden, parsed only to refuse
+        ``false`` with the reason."""
+        kwargs["skip"] = {*(kwargs.get("skip") or ()), "weights_only"}
+        added = super().add_method_arguments(class_type, method_name, **kwargs)
+        self.add_argument("--weights_only", type=bool | None, default=None, help=SUPPRESS)
+        return added
+
+
 class FashionLitCLI(LightningCLI):
     """LightningCLI with run folders of its own, on-disk aliases and safe checkpoint loading."""
 
@@ -91,6 +128,7 @@ class FashionLitCLI(LightningCLI):
     logger_has_folders = True
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        takes = COMMAND_OPTIONS.get(getattr(parser, "command", None), set())
         parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
         parser.add_lightning_class_args(EvaluationImages, "evaluation_images")
         parser.set_defaults(
@@ -102,15 +140,21 @@ class FashionLitCLI(LightningCLI):
                 "checkpoint.auto_insert_metric_name": False,
             }
         )
-        parser.add_lightning_class_args(PredictionWriter, "prediction")
+        if "prediction" in takes:
+            parser.add_lightning_class_args(PredictionWriter, "prediction")
+        else:  # read and ignored: the config.yaml of runs before 0.9 holds them
+            parser.add_argument("--prediction", type=dict | None, default=None, help=SUPPRESS)
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
-        parser.add_argument(
-            "--untrained",
-            type=bool,
-            default=False,
-            help="validate, test or predict with the untrained network's random weights "
-            "(a smoke test); otherwise --ckpt_path is required.",
-        )
+        if "untrained" in takes:
+            parser.add_argument(
+                "--untrained",
+                type=bool,
+                default=False,
+                help="use the untrained network's random weights (a smoke test); otherwise "
+                "--ckpt_path is required.",
+            )
+        else:
+            parser.add_argument("--untrained", type=bool, default=False, help=SUPPRESS)
         parser.add_argument(RETIRED_WEIGHTS, default=None, help=SUPPRESS)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
@@ -137,7 +181,7 @@ class FashionLitCLI(LightningCLI):
                 "it is loaded. fashion_lit always loads checkpoints as data only."
             )
         spec = config.get("ckpt_path")
-        if spec is None and subcommand != "fit" and not config.untrained:
+        if spec is None and subcommand != "fit" and not config.get("untrained"):
             refuse(
                 f"{subcommand} needs trained weights: pass --ckpt_path best, last, a .ckpt "
                 "file or the tutorial's model.pth (or --untrained true to use random "
@@ -191,6 +235,9 @@ class FashionLitCLI(LightningCLI):
         # hyperparameters of the model, which receives the network already built.
         net = self._own(self.config).model.get("net")
         self.model.hparams["net"] = net.as_dict() if isinstance(net, Namespace) else net
+        # How LightningCLI built the model: of no use to a reader of hparams.yaml, and
+        # fashion_lit rebuilds models from their checkpoints itself.
+        self.model.hparams.pop("_instantiator", None)
         if self.claimed is not None:
             init_args, version = self.claimed
             init_args.version = version
@@ -213,10 +260,23 @@ class FashionLitCLI(LightningCLI):
         trainer_config = self._own(self.config_init).get("trainer") or {}
         callbacks = trainer_config.get("callbacks") or []
         callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
-        wants_bar = trainer_config.get("enable_progress_bar") is not False
-        if wants_bar and not any(isinstance(c, ProgressBar) for c in callbacks):
-            kwargs.setdefault("callbacks", [*callbacks, StepLossProgressBar()])
         predicting = self.config.get("subcommand") == "predict"
+        # Predictions piped to a file or a program are the output: no bar among them.
+        wants_bar = trainer_config.get("enable_progress_bar") is not False and not (
+            predicting and not sys.stdout.isatty()
+        )
+        ours: list[Callback] = []
+        if wants_bar and not any(isinstance(c, ProgressBar) for c in callbacks):
+            ours.append(StepLossProgressBar())
+        if trainer_config.get("enable_model_summary") is not False and not any(
+            isinstance(c, ModelSummary) for c in callbacks
+        ):
+            ours.append(NetworkSummary())
+            kwargs["enable_model_summary"] = False  # Lightning's own: ours takes its place
+        if ours:
+            kwargs.setdefault("callbacks", [*callbacks, *ours])
+        if predicting and not wants_bar:
+            kwargs["enable_progress_bar"] = False
         if self.run_dir is not None and (predicting or not self.logger_has_folders):
             # The run's folder for what has no logger folder to go to; a predict logs
             # nothing, so it opens no logger (which would leave an empty event file).
@@ -238,6 +298,9 @@ class FashionLitCLI(LightningCLI):
 
     def fit(self, model: LightningModule, **kwargs: Any) -> None:
         """``trainer.fit``, stopping cleanly between two batches on Ctrl-C or SIGTERM."""
+        unbounded = unbounded_training(self.trainer)
+        if unbounded:
+            rank_zero_info(unbounded)
         with clean_stop_on_signals():
             self._run(self.trainer.fit, model, **kwargs)
 
@@ -261,6 +324,11 @@ class FashionLitCLI(LightningCLI):
             except CheckpointError as error:
                 refuse(f"--ckpt_path {self.request.checkpoint.path}: {error}")
             kwargs["ckpt_path"] = self.request.trainer_path
+            progress = self.request.checkpoint.fit_progress
+            if self.config.subcommand != "fit" and progress is not None:
+                # An evaluation is logged at the step of the checkpoint it evaluates, beside
+                # the run's curves, not at step 0: Lightning logs at the fit loop's step.
+                self.trainer.fit_loop.load_state_dict(progress)
         failed = True
         try:
             method(model, **kwargs)
@@ -271,6 +339,11 @@ class FashionLitCLI(LightningCLI):
                 keep = any(run.rglob("*.ckpt")) if failed else any(run.iterdir())
                 if not keep:
                     shutil.rmtree(created, ignore_errors=True)
+        if self.trainer.is_global_zero and not self.trainer.fast_dev_run:
+            source = self.request.checkpoint.path if self.request is not None else None
+            block = end_of_run(self.config.subcommand, self.trainer, self.run_dir, source)
+            if block:
+                print(block)
 
 
 def refuse(message: str) -> NoReturn:
@@ -310,6 +383,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
     command with its message and exit status 2, as a bad option does, not a traceback.
     """
     threading.excepthook = report_threads_full_disk_once
+    quiet_third_party()
     try:
         return FashionLitCLI(
             ImageClassifier,
@@ -322,12 +396,13 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
             seed_everything_default=0,
             trainer_defaults=TRAINER_DEFAULTS,
             save_config_callback=RunConfig,
+            parser_class=FashionLitParser,
             parser_kwargs={
                 "prog": PROG,
                 "description": "Train, evaluate and use the PyTorch Quickstart's "
                 "FashionMNIST classifier with Lightning.",
                 "allow_abbrev": False,
-                **{name: {"allow_abbrev": False} for name in SUBCOMMANDS},
+                **{name: {"allow_abbrev": False, "command": name} for name in SUBCOMMANDS},
             },
         )
     except INPUT_ERRORS as error:

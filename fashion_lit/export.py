@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from jsonargparse import ArgumentParser
 
 from fashion_lit.checkpoints import CheckpointError, load_network
 from fashion_lit.checkpoints.reading import add_network_option
 from fashion_lit.io import files
 from fashion_lit.io.files import OutputError, replaced_atomically
-from fashion_lit.runs import ConfigFileError
+from fashion_lit.parser import CommandParser
+from fashion_lit.runs import ConfigFileError, shown
 
 PROG = "python -m fashion_lit export"
+SERVE = "python -m fashion_lit serve"
 STATE_DICT_FILE = "model.pth"
 PROGRAM_FILE = "model.pt2"
 
@@ -36,8 +37,9 @@ def export(
     overwrite: bool = False,
     config: str | None = None,
     net: Any = None,
-) -> tuple[Path, Path]:
-    """Write the network of a checkpoint as model.pth (the tutorial's state_dict) and model.pt2.
+) -> tuple[Path, Path, Path]:
+    """Write the network of a checkpoint as model.pth (the tutorial's state_dict) and model.pt2;
+    return the checkpoint read and the two files written.
 
     Both files are written, or neither: the checks come before any work, and both files
     are complete on disk before either replaces anything.
@@ -65,7 +67,7 @@ def export(
         state_dict = loaded.net.state_dict()
         files.write_from_memory(state_dict_tmp, lambda file: torch.save(state_dict, file))
         files.write_from_memory(program_tmp, lambda file: torch.export.save(program, file))
-    return outputs
+    return (loaded.path, *outputs)
 
 
 def check_writable(outputs: tuple[Path, ...], overwrite: bool) -> None:
@@ -90,7 +92,7 @@ def exported_program(net: torch.nn.Module) -> torch.export.ExportedProgram:
 
 def main(args: list[str] | None = None) -> None:
     """Parse the ``export`` subcommand's options, export, and report the files written."""
-    parser = ArgumentParser(
+    parser = CommandParser(
         prog=PROG,
         description="Export a checkpoint's network as model.pth (the tutorial's state_dict) "
         "and model.pt2 (a torch.export program that runs without fashion_lit).",
@@ -101,9 +103,13 @@ def main(args: list[str] | None = None) -> None:
     options = parser.parse_args(args).as_dict()
     net = (options.pop("model", None) or {}).get("net")
     try:
-        state_dict_path, program_path = export(**options, net=net)
+        source, state_dict_path, program_path = export(**options, net=net)
     except CheckpointError as error:
         parser.error(f"--ckpt_path {options['ckpt_path']}: {error}")
     except (ConfigFileError, ExportError, OutputError) as error:
         parser.error(str(error))
-    print(f"Wrote {state_dict_path} (the tutorial's state_dict) and {program_path} (torch.export)")
+    print(
+        f"export: read {shown(source)}\n"
+        f"Wrote {state_dict_path} (the tutorial's state_dict) and {program_path} (torch.export)\n"
+        f"  next: {SERVE} --ckpt_path {state_dict_path}"
+    )

@@ -18,7 +18,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
-from torch.utils.tensorboard.summary import hparams
+from tensorboard.plugins.hparams.summary_v2 import HParam, Metric, hparams_config_pb, hparams_pb
 
 from fashion_lit.metrics import (
     TEST_ACC,
@@ -33,11 +33,15 @@ from fashion_lit.metrics import (
 #: Metrics shown beside the hyperparameters in TensorBoard's HPARAMS tab.
 HPARAMS_METRICS = (VAL_ACC_BEST, VAL_ACC, VAL_LOSS, TEST_ACC, TEST_LOSS)
 
-#: TensorBoard's CUSTOM SCALARS tab: each chart draws its curves on one set of axes.
+#: TensorBoard's CUSTOM SCALARS tab: each chart draws its curves on one set of axes, whose
+#: horizontal one is the training step (the epochs' values sit at each epoch's last step).
 CHARTS = {
     "fashion_lit": {
-        "loss per epoch": ["Multiline", [TRAIN_LOSS, VAL_LOSS]],
-        "accuracy per epoch": ["Multiline", [TRAIN_ACC, VAL_ACC, VAL_ACC_BEST]],
+        "loss by training step (a point per epoch)": ["Multiline", [TRAIN_LOSS, VAL_LOSS]],
+        "accuracy by training step (a point per epoch)": [
+            "Multiline",
+            [TRAIN_ACC, VAL_ACC, VAL_ACC_BEST],
+        ],
     }
 }
 
@@ -64,8 +68,14 @@ class RunLogger(TensorBoardLogger):
         if metrics is None:
             # Register the metric names only: their values come from the scalars that the
             # module logs under the same names, so nothing placeholder-like is written.
+            # TensorBoard's own summaries, not torch's: torch's records a boolean as the
+            # number 1.0 (it tests for int first), which the tab shows as 1.0000.
             flat = flatten_hyperparameters(params)
-            for summary in hparams(flat, dict.fromkeys(HPARAMS_METRICS, 0.0)):
+            config = hparams_config_pb(
+                hparams=[HParam(name) for name in flat],
+                metrics=[Metric(name) for name in HPARAMS_METRICS],
+            )
+            for summary in (config, hparams_pb(flat)):
                 self.experiment.file_writer.add_summary(summary)
         if not self._charts_written:
             self.experiment.add_custom_scalars(CHARTS)

@@ -68,7 +68,9 @@ class ImageClassifier(LightningModule):
         super().__init__()
         # The network's weights are saved with the checkpoint; its class_path and
         # init_args, under hparams "net", by the CLI that built it from the config.
-        self.save_hyperparameters(ignore=["net"])
+        # How LightningCLI built the model (_instantiator) is of no use to a reader of
+        # hparams.yaml; fashion_lit rebuilds a model from its checkpoint itself.
+        self.save_hyperparameters(ignore=["net", "_instantiator"])
         self.net = net if net is not None else NeuralNetwork()
         self.optimizer_factory = optimizer
         self.lr_scheduler_factory = lr_scheduler

@@ -133,6 +133,16 @@ def _next_number(root: Path) -> int:
     return max((int(n) + 1 for n in taken if n.isdigit()), default=0)
 
 
+def shown(path: str | os.PathLike) -> str:
+    """``path`` as messages show it: relative to the working folder when it lies below
+    it (as the user would type it), else absolute."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def run_of(checkpoint: Path) -> Path | None:
     """The run folder a checkpoint file belongs to, if it sits in one's ``checkpoints/``."""
     return checkpoint.parent.parent if checkpoint.parent.name == CHECKPOINTS else None
@@ -155,15 +165,22 @@ def config_file_name(run: Path, subcommand: str) -> str:
 
 def find_latest_run(root: str | os.PathLike) -> Path:
     """The run folder under ``root`` that most recently saved a checkpoint."""
-    root = Path(root)
-    runs = [p.parent for p in root.glob(f"*/{CHECKPOINTS}") if p.is_dir()] if root.is_dir() else []
+    runs = trained_runs(root)
     if not runs:
         raise RunNotFoundError(
             f"No trained run found under {root}: no folder there has a {CHECKPOINTS}/ "
             "subfolder. Train first (`python -m fashion_lit fit --config "
             "configs/quickstart.yaml`), or pass --ckpt_path path/to/file.ckpt."
         )
-    return max(runs, key=lambda run: (run / CHECKPOINTS).stat().st_mtime_ns)
+    return runs[0]
+
+
+def trained_runs(root: str | os.PathLike) -> list[Path]:
+    """The run folders under ``root`` that hold a ``checkpoints/`` folder, newest first
+    (by when their last checkpoint was written)."""
+    root = Path(root)
+    runs = [p.parent for p in root.glob(f"*/{CHECKPOINTS}") if p.is_dir()] if root.is_dir() else []
+    return sorted(runs, key=lambda run: (run / CHECKPOINTS).stat().st_mtime_ns, reverse=True)
 
 
 def listing(folder: Path) -> str:
@@ -177,6 +194,8 @@ def checkpoint_of(alias: str, root: str | os.PathLike, run: Path | None = None) 
     ``root`` when the config names none."""
     if run is None:
         run = find_latest_run(root)
+        if alias == "best":
+            return newest_best_checkpoint(root, run)
     elif not (run / CHECKPOINTS).is_dir():
         raise RunNotFoundError(
             f"The config names the run {run} (trainer.logger.init_args.version), which "
@@ -214,6 +233,36 @@ def best_checkpoint(run: Path) -> Path:
     raise RunNotFoundError(
         f"Cannot tell the best checkpoint of run folder {run} (checkpoints there: "
         f"{listing(folder)}). Pass --ckpt_path path/to/file.ckpt."
+    )
+
+
+def newest_best_checkpoint(root: str | os.PathLike, newest: Path) -> Path:
+    """The best checkpoint of the newest run ``newest``, or an error that says why it has
+    none and names the ``--ckpt_path`` of the most recent run that has one (a run
+    stopped in its first epoch has only ``last.ckpt``)."""
+    try:
+        return best_checkpoint(newest)
+    except RunNotFoundError:
+        pass
+    held = listing(newest / CHECKPOINTS)
+    why = (
+        "it was stopped before its first validation ended"
+        if held in ("none", LAST)
+        else "its best.json is missing and several checkpoints are there"
+    )
+    message = (
+        f"The newest run, {newest}, has no best checkpoint ({why}; checkpoints there: {held})."
+    )
+    for run in trained_runs(root)[1:]:
+        try:
+            best = best_checkpoint(run)
+        except RunNotFoundError:
+            continue
+        raise RunNotFoundError(
+            f"{message} The most recent run that has one is {run}: pass --ckpt_path {best}"
+        )
+    raise RunNotFoundError(
+        f"{message} No other run has one: pass --ckpt_path last for its last.ckpt, or train again."
     )
 
 

@@ -1,6 +1,7 @@
 """The speed benchmark and the run profile: their command lines, and real runs on tiny data."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -162,3 +163,29 @@ def test_the_readme_picture_is_drawn_from_a_test_image(tiny_data, tmp_path):
     assert done.returncode == 0, done.stderr
     test_image = torch.from_numpy(tiny_images(TINY_TEST, seed=2)[0][0]).float() / 255
     assert (load_image(output)[0] - test_image).abs().mean() < 0.05
+
+
+def test_startup_times_the_help_the_parser_lightning_and_serve_and_judges_the_help(tmp_path):
+    figures = tmp_path / "startup.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/startup.py", "--rounds", "1", "--output", str(figures)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+    assert done.returncode == 0, done.stderr
+    medians = json.loads(figures.read_text())["medians_s"]
+    assert set(medians) == {
+        "python -m fashion_lit --help",
+        "python -m fashion_lit fit --help",
+        'python -c "import lightning.pytorch"',
+        "serve until /health answers",
+    }
+    assert all(seconds > 0 for seconds in medians.values())
+    assert (
+        "Top-level --help: " in done.stdout
+        and "the import of Lightning (goal ≤ 0.3×" in done.stdout
+    )

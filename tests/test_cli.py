@@ -1,6 +1,7 @@
 """``python -m fashion_lit``, driven in-process as a user drives it from a shell."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -158,6 +159,26 @@ def test_last_alias_names_the_run_folder_when_it_has_no_last_checkpoint(run_cli,
         run_cli("test", *tiny_args, "--ckpt_path=last")
     err = capsys.readouterr().err
     assert str(run_folder(0)) in err and "has no checkpoints/last.ckpt" in err
+
+
+def test_best_when_the_newest_run_has_none_names_it_and_the_runs_best_that_would_do(
+    run_cli, tiny_args, capsys
+):
+    fit = run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    best = Path(fit.trainer.checkpoint_callback.best_model_path)
+    # A run stopped in its first epoch, before a validation ended: only last.ckpt.
+    stopped = run_folder(1) / "checkpoints"
+    stopped.mkdir(parents=True)
+    shutil.copy(run_folder(0) / "checkpoints" / "last.ckpt", stopped / "last.ckpt")
+    capsys.readouterr()
+
+    message = expect_cli_error(run_cli, capsys, "test", *tiny_args, "--ckpt_path=best")
+
+    assert message == (
+        f"error: --ckpt_path best: The newest run, {run_folder(1)}, has no best checkpoint "
+        "(it was stopped before its first validation ended; checkpoints there: last.ckpt). "
+        f"The most recent run that has one is {run_folder(0)}: pass --ckpt_path {best}\n"
+    )
 
 
 def test_best_is_found_without_last_checkpoint_when_only_one_is_kept(run_cli, tiny_args):

@@ -28,7 +28,7 @@ def test_quickstart_reaches_the_tutorials_accuracy_and_predicts_ankle_boot(
     validated = run_cli("validate", *config, "--ckpt_path=last")
     assert float(validated.trainer.callback_metrics["val/acc"]) > 0.6
     capsys.readouterr()
-    run_cli("predict", *config, "--ckpt_path=best", "--data.predict_indices=[0]")
+    run_cli("predict", *config, "--ckpt_path=best", "--data.predict_indices=0")
     assert 'Predicted: "Ankle boot", Actual: "Ankle boot"' in capsys.readouterr().out
     run_cli(
         "predict",

@@ -9,6 +9,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
+import yaml
 
 from tests.helpers.tensorboard import hparams_session, read_events
 
@@ -37,8 +39,22 @@ def test_hparams_tab_holds_the_real_hyperparameters_and_metric_names(fitted):
     session, experiment = hparams_session(read_events(RUN))
     assert session.hparams["batch_size"].number_value == 32
     assert session.hparams["optimizer/init_args/lr"].number_value == pytest.approx(1e-3)
+    assert session.hparams["shuffle"].bool_value is True  # a boolean, not 1.0000
+    assert session.hparams["compile"].HasField("bool_value")
     metric_names = {m.name.tag for m in experiment.metric_infos}
     assert {"val/acc_best", "test/acc"} <= metric_names
+
+
+def test_hparams_yaml_holds_the_models_and_the_splits_settings_only(fitted):
+    recorded = yaml.safe_load((RUN / "hparams.yaml").read_text())
+
+    model = {"optimizer", "num_classes", "lr_scheduler", "label_smoothing", "compile"}
+    assert model <= set(recorded)
+    data = {"batch_size": 32, "val_size": 128, "split_seed": 42, "shuffle": True}
+    assert {key: recorded[key] for key in data} == data
+    assert not [key for key in recorded if key.startswith("_")]
+    assert not {"data_dir", "download", "checksums", "sources", "predict_paths"} & set(recorded)
+    assert "/" not in yaml.safe_dump(recorded).replace("torch.optim", "")
 
 
 def test_best_validation_accuracy_in_tensorboard_is_the_checkpoints(fitted):
@@ -46,8 +62,14 @@ def test_best_validation_accuracy_in_tensorboard_is_the_checkpoints(fitted):
     assert best == pytest.approx(float(fitted.trainer.checkpoint_callback.best_model_score))
 
 
-def test_model_graph_is_logged(fitted):
-    assert read_events(RUN).Tags()["graph"]
+def test_the_model_graph_is_drawn_only_on_request(fitted, run_cli, tiny_args):
+    assert not read_events(RUN).Tags()["graph"]  # its torch.jit trace warns on every command
+
+    run_cli(
+        "fit", *tiny_args, "--trainer.max_epochs=1", "--trainer.logger.init_args.log_graph=true"
+    )
+
+    assert read_events(Path("lightning_logs") / "version_1").Tags()["graph"]
 
 
 def test_confusion_matrix_and_misclassified_images_each_validation(fitted):
@@ -65,6 +87,9 @@ def test_test_from_a_checkpoint_adds_to_the_run_it_evaluates(fitted, run_cli, ti
     assert events.Scalars("test/acc")[-1].value == pytest.approx(
         float(tested.trainer.callback_metrics["test/acc"])
     )
+    # At the tested checkpoint's step, beside the curves it ends, not at step 0.
+    best = torch.load(fitted.trainer.checkpoint_callback.best_model_path, weights_only=True)
+    assert events.Scalars("test/acc")[-1].step == best["global_step"] > 0
     assert {"test/confusion_matrix", "test/misclassified"} <= set(events.Tags()["images"])
     assert (RUN / "test_confusion_matrix.png").is_file()
     assert (RUN / "config.yaml").is_file() and (RUN / "config-test.yaml").is_file()

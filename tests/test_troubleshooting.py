@@ -11,6 +11,7 @@ table cannot drift from the code again.
 import gzip
 import os
 import re
+import shutil
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,15 @@ def no_trained_run(run: Run) -> str:
     return run.error("test", *run.options, "--ckpt_path=last")
 
 
+def newest_run_without_best(run: Run) -> str:
+    run.cli("fit", *run.options, "--trainer.max_epochs=1")
+    stopped = Path("lightning_logs/version_1/checkpoints")  # stopped before a validation
+    stopped.mkdir(parents=True)
+    shutil.copy("lightning_logs/version_0/checkpoints/last.ckpt", stopped / "last.ckpt")
+    run.capsys.readouterr()
+    return run.error("test", *run.options, "--ckpt_path=best")
+
+
 def no_such_checkpoint(run: Run) -> str:
     Path("runs").mkdir()
     Path("runs/a.ckpt").write_bytes(b"")
@@ -135,13 +145,6 @@ def cannot_download(run: Run) -> str:
 
 def needs_weights(run: Run) -> str:
     return run.error("test", *run.options)
-
-
-def resumed_folder_not_empty(run: Run) -> str:
-    run.cli("fit", *run.options, "--trainer.max_epochs=1")
-    with pytest.warns(UserWarning) as warnings:
-        run.cli("fit", *run.options, "--ckpt_path=last")
-    return "\n".join(str(warning.message) for warning in warnings)
 
 
 def disk_full(run: Run) -> str:
@@ -245,6 +248,7 @@ SCENARIOS: dict[str, Callable[[Run], str]] = {
     "Could not acquire … into …": missing_data,
     "… is not the expected …:": wrong_content,
     "--ckpt_path last: No trained run found under lightning_logs": no_trained_run,
+    "--ckpt_path best: The newest run, X, has no best checkpoint (…). The most recent run that has one is …: pass --ckpt_path …": newest_run_without_best,
     "--ckpt_path X: No checkpoint file X. Checkpoints in …: …": no_such_checkpoint,
     "… is corrupted or truncated, or not a checkpoint at all": corrupted,
     "The weights do not fit the model: <key> is of shape (…) in X but of shape (…) in the model": other_network,
@@ -253,7 +257,6 @@ SCENARIOS: dict[str, Callable[[Run], str]] = {
     "--weights_only false is refused: …": weights_only_false,
     "Cannot download URL: …": cannot_download,
     "test needs trained weights: pass --ckpt_path best, last, …": needs_weights,
-    "Checkpoint directory … exists and is not empty": resumed_folder_not_empty,
     "Cannot write …: No space left on device; … free in …. Free some space there, or write to another disk.": disk_full,
     "data.data_dir … cannot be written: …": data_dir_unwritable,
     "… holds more than the … bytes of …: reading stopped there (a gzip bomb, or another file).": gzip_bomb,

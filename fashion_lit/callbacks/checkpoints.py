@@ -18,7 +18,24 @@ from fashion_lit.io.files import replaced_atomically
 from fashion_lit.runs import BEST_RECORD, LAST, best_record
 
 
-class RunCheckpoint(ModelCheckpoint):
+class RunFolderCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` that knows its folder however the path to it is written.
+
+    Lightning compares the folder recorded in a checkpoint with its own as strings, and
+    warns that it restores less when they differ: ``./lightning_logs/version_0/…`` (as
+    ``fit`` wrote it) and ``lightning_logs/version_0/…`` (as a later command names the
+    same run) are the same folder.
+    """
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        recorded = state_dict.get("dirpath")
+        if recorded is not None and self.dirpath is not None and recorded != self.dirpath:
+            if os.path.realpath(recorded) == os.path.realpath(self.dirpath):
+                state_dict = {**state_dict, "dirpath": self.dirpath}
+        super().load_state_dict(state_dict)
+
+
+class RunCheckpoint(RunFolderCheckpoint):
     """ModelCheckpoint for the best checkpoints of a run, recording the best in ``best.json``.
 
     Takes ModelCheckpoint's arguments. ``save_last`` means "keep ``last.ckpt`` after every
@@ -52,7 +69,7 @@ class RunCheckpoint(ModelCheckpoint):
         self._recorded_best = best
 
 
-class LastCheckpoint(ModelCheckpoint):
+class LastCheckpoint(RunFolderCheckpoint):
     """``checkpoints/last.ckpt`` after every epoch, and when Ctrl-C or SIGTERM stops training.
 
     Lightning raises ``SIGTERMException`` between two batches, so the state saved then is
@@ -75,5 +92,6 @@ class LastCheckpoint(ModelCheckpoint):
             and not trainer.fast_dev_run
         ):
             path = os.path.join(self.dirpath, LAST)
-            trainer.save_checkpoint(path)
+            # A whole checkpoint, as every epoch's last.ckpt, so that fit resumes from it.
+            trainer.save_checkpoint(path, weights_only=False)
             rank_zero_info(f"Training stopped by a signal; saved {path}.")

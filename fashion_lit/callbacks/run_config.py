@@ -28,6 +28,6 @@ class RunConfig(SaveConfigCallback):
         if trainer.is_global_zero:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.parser.save(
-                self.config, path, skip_none=False, overwrite=self.overwrite, multifile=False
+                self.config, path, skip_unset=False, overwrite=self.overwrite, multifile=False
             )
         self.already_saved = True

@@ -73,6 +73,14 @@ class Checkpoint:
         }
 
     @property
+    def fit_progress(self) -> dict[str, Any] | None:
+        """The training loop's state when the checkpoint was saved (its step, its epoch),
+        as ``trainer.fit_loop.load_state_dict`` takes it; None if not recorded."""
+        loops = self.contents.get("loops") if self.is_lightning else None
+        progress = loops.get("fit_loop") if isinstance(loops, Mapping) else None
+        return dict(progress) if isinstance(progress, Mapping) else None
+
+    @property
     def hyperparameters(self) -> dict[str, Any]:
         """The module's hyperparameters as saved by Lightning (untrusted: see
         :mod:`fashion_lit.checkpoints.hyperparameters`)."""

@@ -139,9 +139,10 @@ def acquire(
         for leftover in raw.glob(".*.part"):  # from a killed acquisition; never trusted
             leftover.unlink(missing_ok=True)
         record = VerdictRecord(raw)
+        installed: dict[str, list[str]] = {}  # source: the names verified from it
         try:
             for file in files:
-                outcomes = _acquire_one(file, raw / file.name, chain, record)
+                outcomes = _acquire_one(file, raw / file.name, chain, record, installed)
                 if outcomes:
                     failures[file] = outcomes
         except NoSpaceError as error:
@@ -151,6 +152,8 @@ def acquire(
                 "them, or acquire them into a folder on another disk (data.data_dir).",
                 error.errno,
             ) from error
+        for source, names in installed.items():
+            _say(f"{', '.join(names)}: verified, from {source}")
     if failures:
         raise _failure(raw, files, failures, download)
     return raw
@@ -222,9 +225,15 @@ class _Chain:
 
 
 def _acquire_one(
-    file: IdxFile, target: Path, chain: _Chain, record: VerdictRecord
+    file: IdxFile,
+    target: Path,
+    chain: _Chain,
+    record: VerdictRecord,
+    installed: dict[str, list[str]],
 ) -> list[_Outcome]:
-    """Put a verified ``file`` at ``target``; return what each place gave if that failed."""
+    """Put a verified ``file`` at ``target``; return what each place gave if that failed.
+    A file installed anew is added to ``installed`` under its source, to be reported in
+    one line with the others."""
     outcomes = []
     if target.is_file():
         if record.vouches_for(target, file):
@@ -241,8 +250,10 @@ def _acquire_one(
     outcomes += tried
     if source is not None:
         record.remember(target, file)
-        note = " (it replaces the copy that failed verification)" if replacing else ""
-        _say(f"{file.name}: verified, from {source}{note}")
+        if replacing:
+            _say(f"{file.name}: verified, from {source} (it replaces the copy that failed)")
+        else:
+            installed.setdefault(source, []).append(file.name)
         return []
     if target.is_file():  # failed verification: never let torchvision read it
         os.replace(target, target.with_name(target.name + ".rejected"))

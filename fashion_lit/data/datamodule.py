@@ -31,6 +31,22 @@ class PredictIndexError(IndexError):
     """``data.predict_indices`` names images that the test set does not have."""
 
 
+def index_list(indices: list[int] | int | str | None) -> list[int] | None:
+    """``data.predict_indices`` as a list: one index (``0``), a comma-separated string
+    (``0,3``, as typed on a command line) or a list (``[0,3]``)."""
+    if indices is None or isinstance(indices, list):
+        return indices
+    if isinstance(indices, int):
+        return [indices]
+    try:
+        return [int(part) for part in indices.strip("[] ").split(",")]
+    except ValueError:
+        raise PredictIndexError(
+            f"data.predict_indices {indices!r} is not a list of test image indices: give "
+            "one index (0), several separated by commas (0,3) or a list ([0,3])."
+        ) from None
+
+
 class FashionMNISTDataModule(LightningDataModule):
     """FashionMNIST as the tutorial loads it: ``ToTensor`` images in [0, 1], int labels.
 
@@ -60,7 +76,8 @@ class FashionMNISTDataModule(LightningDataModule):
             FashionMNIST's format (see ``fashion_lit.data.checksums``); by default the real
             FashionMNIST's.
         download: let http(s) sources be used; ``false`` never touches the network.
-        predict_indices: the test images to predict (all of them by default).
+        predict_indices: the test images to predict (all of them by default): ``0``,
+            ``0,3`` or ``[0, 3]``.
         predict_paths: image files and folders of PNG/JPEG files to predict instead of
             test images; they are converted as in :mod:`fashion_lit.images`, and
             predicting them needs no FashionMNIST files.
@@ -82,7 +99,7 @@ class FashionMNISTDataModule(LightningDataModule):
         sources: Sequence[str] | None = None,
         checksums: str | None = None,
         download: bool = True,
-        predict_indices: list[int] | None = None,
+        predict_indices: list[int] | int | str | None = None,
         predict_paths: list[str] | None = None,
     ) -> None:
         super().__init__()
@@ -92,7 +109,9 @@ class FashionMNISTDataModule(LightningDataModule):
             raise ValueError("Give data.predict_indices or data.predict_paths, not both.")
         if augment and not resident:
             raise ValueError("data.augment works on resident data: set data.resident: true.")
-        self.save_hyperparameters()
+        # What shapes the training, for hparams.yaml and the HParams tab; where the files
+        # are and how they are read are in the run's config.yaml.
+        self.save_hyperparameters("batch_size", "val_size", "split_seed", "shuffle")
         self.data_dir = data_dir
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
@@ -105,7 +124,7 @@ class FashionMNISTDataModule(LightningDataModule):
         self.sources = sources
         self.checksums = checksums
         self.download = download
-        self.predict_indices = predict_indices
+        self.predict_indices = index_list(predict_indices)
         self.predict_paths = predict_paths
         self.image_files: ImageFiles | None = None
         self.train_set: Dataset | None = None

@@ -26,11 +26,11 @@ import sys
 from typing import Any, Literal
 
 import torch
-from jsonargparse import ArgumentParser
 from jsonargparse.typing import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from fashion_lit.checkpoints import CheckpointError, load_network
 from fashion_lit.checkpoints.reading import add_network_option
+from fashion_lit.parser import CommandParser
 from fashion_lit.runs import ConfigFileError
 from fashion_lit.serve.app import Settings
 from fashion_lit.serve.connections import default_max_connections
@@ -147,7 +147,7 @@ def check_port(host: str, port: int) -> None:
 
 def main(args: list[str] | None = None) -> None:
     """Parse the ``serve`` subcommand's options and serve; bad input ends with status 2."""
-    parser = ArgumentParser(
+    parser = CommandParser(
         prog=PROG,
         description="Serve a checkpoint's network over HTTP: POST /predict, GET /health, "
         "GET /info, /openapi.json, and a page at / to try your own pictures.",

@@ -19,9 +19,10 @@ import warnings
 from pathlib import Path
 
 import optuna
-from jsonargparse import ActionYesNo, ArgumentParser
+from jsonargparse import ActionYesNo
 from jsonargparse.typing import PositiveFloat, PositiveInt
 
+from fashion_lit.parser import CommandParser
 from fashion_lit.runs import RUNS_ROOT
 from fashion_lit.tune.fit_parser import FitParser
 from fashion_lit.tune.report import summary
@@ -172,7 +173,7 @@ def require(option: str, value: str | None) -> str:
 
 def main(args: list[str] | None = None) -> None:
     """Parse the ``tune`` subcommand's options and run the search, or report on it."""
-    parser = ArgumentParser(
+    parser = CommandParser(
         prog=PROG,
         description="Search hyperparameters with Optuna: each trial is a fit of --config "
         "with values from --search, in its own run folder under lightning_logs/<study>/.",
