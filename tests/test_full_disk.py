@@ -5,9 +5,9 @@ left as they were, and no temporary file remains.
 Each command runs in a process of its own on a small tmpfs (see
 :func:`tests.helpers.processes.run_on_tmpfs`), with the data and the checkpoint it reads
 on another disk. The sizes are chosen for where the disk fills: TensorBoard's event
-writer (a thread of its own) right after the run's ``config.yaml`` and ``hparams.yaml``
-(one 4 kB page each); a checkpoint (2.7 MB) after TensorBoard's log and the pictures of
-the sanity check; ``model.pt2`` after ``model.pth``.
+writer (a thread of its own, writing the model graph) right after the run's
+``config.yaml`` and ``hparams.yaml`` (one 4 kB page each); a checkpoint (2.7 MB) after
+TensorBoard's log and the pictures of the sanity check; ``model.pt2`` after ``model.pth``.
 """
 
 import json
@@ -56,7 +56,12 @@ def run_on_a_full_disk(folder: Path, size: str, before: dict, command: list[str]
 
 def fit_on_a_full_disk(folder: Path, size: str, mirror: Path, checksums: Path) -> dict:
     fit = [sys.executable, "-m", "fashion_lit", "fit", *tiny_options(mirror, checksums)]
-    options = [f"--data.data_dir={folder / 'data'}", "--trainer.max_epochs=1"]
+    # With the graph on, TensorBoard's first write (the graph) is the one that fills the disk.
+    options = [
+        f"--data.data_dir={folder / 'data'}",
+        "--trainer.max_epochs=1",
+        "--trainer.logger.init_args.log_graph=true",
+    ]
     return run_on_a_full_disk(folder, size, EARLIER_RUN, fit + options)
 
 
