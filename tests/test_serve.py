@@ -11,6 +11,8 @@ checked is that the service answers what ``predict`` answers, whatever the weigh
 import asyncio
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from fashion_lit.checkpoints import load_network
 from fashion_lit.images import FORMATS, IMAGE_SUFFIXES, decode_image
@@ -351,15 +353,27 @@ def browser():
         yield browser
 
 
-@pytest.fixture
-def page(browser, server):
-    """The page, opened; ``page.requested`` lists every URL it asked for."""
+@contextmanager
+def opened(browser: Browser, url: str) -> Iterator[Page]:
+    """``url`` in a new tab; ``page.requested`` lists every URL the tab asked for."""
     page = browser.new_page()
     page.requested = []
     page.on("request", lambda request: page.requested.append(request.url))
-    page.goto(server.url)
+    page.goto(url)
     yield page
     page.close()
+
+
+def hosts_asked(page: Page) -> set[tuple[str, str]]:
+    """The schemes and hosts of what ``page`` asked for, less its own blob: and data: URLs."""
+    return {urlsplit(url)[:2] for url in page.requested if not url.startswith(("blob:", "data:"))}
+
+
+@pytest.fixture
+def page(browser, server):
+    """The page, opened."""
+    with opened(browser, server.url) as page:
+        yield page
 
 
 def read_top3(result: Locator) -> list[tuple[str, str]]:
@@ -466,8 +480,7 @@ def test_page_asks_no_other_host_for_anything(page, server, pictures):
     expect(page.locator(".result .top3 li")).to_have_count(3 * len(pictures))
     page.wait_for_load_state("networkidle")
 
-    asked = {urlsplit(url)[:2] for url in page.requested if not url.startswith(("blob:", "data:"))}
-    assert asked == {("http", f"127.0.0.1:{server.port}")}
+    assert hosts_asked(page) == {("http", f"127.0.0.1:{server.port}")}
     assert any(url.endswith("/static/page.js") for url in page.requested)
     assert sum(url.endswith("/predict?with_image=true") for url in page.requested) == len(pictures)
 
@@ -481,3 +494,20 @@ def test_page_disables_the_test_image_button_with_a_note_without_the_data(page):
 def test_page_names_a_class_with_the_article_it_takes(page):
     named = page.evaluate("['Ankle boot', 'T-shirt/top', 'Bag'].map(withArticle)")
     assert named == ["an Ankle boot", "a T-shirt/top", "a Bag"]
+
+
+def test_the_apis_page_draws_its_routes_without_asking_another_host(browser, server):
+    with opened(browser, f"{server.url}/docs") as page:
+        expect(
+            page.get_by_text("Classify pictures: the top 3 classes of each").first
+        ).to_be_visible()
+        page.wait_for_load_state("networkidle")
+
+        assert hosts_asked(page) == {("http", f"127.0.0.1:{server.port}")}
+
+
+@pytest.mark.parametrize("path", ["/docs", "/static-offline-docs/swagger-ui-bundle.js"])
+def test_a_foreign_host_gets_no_api_page(client, path):
+    response = client.get(path, headers={"Host": "attacker.example"})
+
+    assert response.status_code == 400 and "Host 'attacker.example'" in response.json()["error"]

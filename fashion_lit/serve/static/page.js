@@ -142,7 +142,7 @@ async function describeModel() {
   try {
     const info = await (await fetch("/info")).json();
     const accuracy = info.val_acc === null ? "" : `, val/acc ${percent(info.val_acc)}`;
-    $("model").textContent = `Model: ${info.checkpoint}${accuracy}. API: POST /predict, GET /info, /openapi.json.`;
+    $("model").textContent = `Model: ${info.checkpoint}${accuracy}. API: POST /predict, GET /info; its description at /docs.`;
     const examples = info.examples;
     $("random").disabled = examples.count === 0;
     $("random-note").textContent = examples.note;
