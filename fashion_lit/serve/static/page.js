@@ -142,7 +142,8 @@ async function describeModel() {
   try {
     const info = await (await fetch("/info")).json();
     const accuracy = info.val_acc === null ? "" : `, val/acc ${percent(info.val_acc)}`;
-    $("model").textContent = `Model: ${info.checkpoint}${accuracy}. API: POST /predict, GET /info; its description at /docs.`;
+    $("model").textContent =
+      `Model: ${info.checkpoint}${accuracy}. API: POST /predict, GET /info; described at /docs.`;
     const examples = info.examples;
     $("random").disabled = examples.count === 0;
     $("random-note").textContent = examples.note;
