@@ -68,7 +68,7 @@ def screenshot(url: str, output: Path) -> None:
         page = browser.new_page(viewport={"width": 1000, "height": 640})
         page.goto(url)
         page.set_input_files("#file", PHOTO)
-        page.wait_for_selector("#top3 li")
+        page.wait_for_selector(".top3 li")
         page.screenshot(path=str(output), full_page=True)
         browser.close()
 

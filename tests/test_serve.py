@@ -11,6 +11,8 @@ checked is that the service answers what ``predict`` answers, whatever the weigh
 import asyncio
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,10 +22,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from fashion_lit.checkpoints import load_network
-from fashion_lit.images import decode_image
+from fashion_lit.images import FORMATS, IMAGE_SUFFIXES, decode_image
 from tests.helpers.serve import (
     ANKLE_BOOT,
     Server,
@@ -351,20 +353,33 @@ def browser():
         yield browser
 
 
-@pytest.fixture
-def page(browser, server):
-    """The page, opened; ``page.requested`` lists every URL it asked for."""
+@contextmanager
+def opened(browser: Browser, url: str) -> Iterator[Page]:
+    """``url`` in a new tab; ``page.requested`` lists every URL the tab asked for."""
     page = browser.new_page()
     page.requested = []
     page.on("request", lambda request: page.requested.append(request.url))
-    page.goto(server.url)
+    page.goto(url)
     yield page
     page.close()
 
 
-def read_top3(page: Page) -> list[tuple[str, str]]:
-    page.wait_for_selector("#top3 li")
-    rows = page.locator("#top3 li")
+def hosts_asked(page: Page) -> set[tuple[str, str]]:
+    """The schemes and hosts of what ``page`` asked for, less its own blob: and data: URLs."""
+    return {urlsplit(url)[:2] for url in page.requested if not url.startswith(("blob:", "data:"))}
+
+
+@pytest.fixture
+def page(browser, server):
+    """The page, opened."""
+    with opened(browser, server.url) as page:
+        yield page
+
+
+def read_top3(result: Locator) -> list[tuple[str, str]]:
+    """The top 3 a result of the page shows: each class and its probability."""
+    result.locator(".top3 li").first.wait_for()
+    rows = result.locator(".top3 li")
     return [
         (
             rows.nth(i).locator(".name").inner_text(),
@@ -374,24 +389,79 @@ def read_top3(page: Page) -> list[tuple[str, str]]:
     ]
 
 
+def shown_top3(prediction: dict) -> list[tuple[str, str]]:
+    """How the page shows a prediction of ``/predict``'s answer."""
+    return [
+        (name, f"{100 * probability:.1f}%")
+        for name, probability in zip(
+            prediction["top3_names"], prediction["top3_probabilities"], strict=True
+        )
+    ]
+
+
 def test_page_shows_the_top_3_of_an_uploaded_photo_and_what_the_model_saw(page, client):
     answer = upload(client, ANKLE_BOOT, with_image="true").json()["predictions"][0]
 
     page.set_input_files("#file", ANKLE_BOOT)
 
-    expected = [
-        (name, f"{100 * probability:.1f}%")
-        for name, probability in zip(
-            answer["top3_names"], answer["top3_probabilities"], strict=True
-        )
-    ]
-    assert read_top3(page) == expected
-    drawn = page.evaluate(
-        "Array.from(document.getElementById('seen').getContext('2d')"
+    result = page.locator(".result")
+    assert read_top3(result) == shown_top3(answer)
+    assert result.locator(".file-name").inner_text() == ANKLE_BOOT.name
+    drawn = result.locator(".seen").evaluate(
+        "canvas => Array.from(canvas.getContext('2d')"
         ".getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))"
     )
     expected_gray = np.round(255 * np.array(answer["image"])).astype(int).ravel()
     np.testing.assert_allclose(drawn, expected_gray, atol=1)
+
+
+def test_the_file_chooser_offers_every_format_the_server_reads(page):
+    chooser = page.locator("#file")
+
+    accepted = set(chooser.get_attribute("accept").split(","))
+
+    assert accepted == {Image.MIME[name] for name in FORMATS} | set(IMAGE_SUFFIXES)
+    assert chooser.get_attribute("multiple") is not None
+
+
+def drop_files(page: Page, paths: list[Path]) -> None:
+    """Drop ``paths`` on the page's drop zone at once, as a file manager would."""
+    files = [{"name": path.name, "bytes": list(path.read_bytes())} for path in paths]
+    transfer = page.evaluate_handle(
+        """files => {
+            const transfer = new DataTransfer();
+            for (const file of files) {
+                transfer.items.add(new File([new Uint8Array(file.bytes)], file.name));
+            }
+            return transfer;
+        }""",
+        files,
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+
+
+@pytest.mark.parametrize("how", ["chosen", "dropped"])
+def test_page_answers_each_of_several_files_with_its_name(page, client, pictures, folder, how):
+    text = folder / "notes.txt"
+    text.write_text("not a picture")
+    given = [pictures[1], text, ANKLE_BOOT]
+    answers = upload(client, pictures[1], ANKLE_BOOT).json()["predictions"]
+
+    if how == "chosen":
+        page.set_input_files("#file", given)
+    else:
+        drop_files(page, given)
+
+    results = page.locator(".result")
+    expect(results).to_have_count(3)
+    names = [results.nth(i).locator(".file-name").inner_text() for i in range(3)]
+    assert names == [path.name for path in given]
+    assert read_top3(results.nth(0)) == shown_top3(answers[0])
+    assert read_top3(results.nth(2)) == shown_top3(answers[1])
+    expect(results.nth(1).locator(".error")).to_contain_text(
+        "notes.txt is not a PNG, JPEG, GIF, BMP, TIFF or WebP picture"
+    )
+    assert results.nth(1).locator(".top3 li").count() == 0
 
 
 def test_page_shows_the_servers_message_for_a_text_file(page, folder):
@@ -400,24 +470,44 @@ def test_page_shows_the_servers_message_for_a_text_file(page, folder):
 
     page.set_input_files("#file", text)
 
-    page.wait_for_selector("#error:not([hidden])")
-    assert "notes.txt is not a PNG, JPEG, GIF, BMP, TIFF or WebP picture" in page.inner_text(
-        "#error"
-    )
-    assert page.locator("#result").is_hidden()
+    error = page.locator(".result .error")
+    expect(error).to_contain_text("notes.txt is not a PNG, JPEG, GIF, BMP, TIFF or WebP picture")
+    assert page.locator(".result .seen").is_hidden()
 
 
-def test_page_asks_no_other_host_for_anything(page, server, folder):
-    page.set_input_files("#file", ANKLE_BOOT)
-    read_top3(page)
+def test_page_asks_no_other_host_for_anything(page, server, pictures):
+    page.set_input_files("#file", pictures)
+    expect(page.locator(".result .top3 li")).to_have_count(3 * len(pictures))
     page.wait_for_load_state("networkidle")
 
-    asked = {urlsplit(url)[:2] for url in page.requested if not url.startswith(("blob:", "data:"))}
-    assert asked == {("http", f"127.0.0.1:{server.port}")}
+    assert hosts_asked(page) == {("http", f"127.0.0.1:{server.port}")}
     assert any(url.endswith("/static/page.js") for url in page.requested)
+    assert sum(url.endswith("/predict?with_image=true") for url in page.requested) == len(pictures)
 
 
 def test_page_disables_the_test_image_button_with_a_note_without_the_data(page):
     page.wait_for_function("document.getElementById('random-note').textContent.length > 0")
     assert page.locator("#random").is_disabled()
     assert "make data" in page.inner_text("#random-note")
+
+
+def test_page_names_a_class_with_the_article_it_takes(page):
+    named = page.evaluate("['Ankle boot', 'T-shirt/top', 'Bag'].map(withArticle)")
+    assert named == ["an Ankle boot", "a T-shirt/top", "a Bag"]
+
+
+def test_the_apis_page_draws_its_routes_without_asking_another_host(browser, server):
+    with opened(browser, f"{server.url}/docs") as page:
+        expect(
+            page.get_by_text("Classify pictures: the top 3 classes of each").first
+        ).to_be_visible()
+        page.wait_for_load_state("networkidle")
+
+        assert hosts_asked(page) == {("http", f"127.0.0.1:{server.port}")}
+
+
+@pytest.mark.parametrize("path", ["/docs", "/static-offline-docs/swagger-ui-bundle.js"])
+def test_a_foreign_host_gets_no_api_page(client, path):
+    response = client.get(path, headers={"Host": "attacker.example"})
+
+    assert response.status_code == 400 and "Host 'attacker.example'" in response.json()["error"]

@@ -15,8 +15,10 @@ import shutil
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
 import torch
 from PIL import Image
@@ -60,6 +62,7 @@ class Run:
     mirror: Path
     checksums: Path
     options: list[str]
+    server: Callable[[], serve.Server]  # the module's server, started when first asked for
 
     def error(self, *args: str) -> str:
         """Run the CLI; expect it to refuse with exit status 2; return what it printed."""
@@ -236,6 +239,27 @@ def port_in_use(run: Run) -> str:
     return message.replace(str(port), "8000")
 
 
+def foreign_host(run: Run) -> str:
+    return httpx.get(f"{run.server().url}/health", headers={"Host": "attacker.example"}).text
+
+
+def too_many_megapixels(run: Run) -> str:
+    picture = {"file": ("large.png", serve.blank_png(1100))}  # 1.2 megapixels, a 4 kB file
+    return httpx.post(f"{run.server().url}/predict", files=picture).text
+
+
+def request_too_large(run: Run) -> str:
+    picture = {"file": ("photo.png", bytes(1_100_000))}
+    return httpx.post(f"{run.server().url}/predict", files=picture).text
+
+
+def headers_too_slow(run: Run) -> str:
+    with socket.create_connection(("127.0.0.1", run.server().port)) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and no more
+        connection.settimeout(30)
+        return connection.recv(4096).decode()
+
+
 def browser_missing(run: Run) -> str:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(serve, "CHROMIUM", str(run.folder / "chromium"))
@@ -270,8 +294,22 @@ SCENARIOS: dict[str, Callable[[Run], str]] = {
     "… has damaged EXIF metadata (…), so which way up it is cannot be read.": damaged_exif,
     "N pictures cannot be used; fix or remove them, then run again:": several_bad_pictures,
     "--host 127.0.0.1 --port 8000: cannot listen there (Address already in use)": port_in_use,
+    "Host '…': this server answers …. Use one of these in the URL, or start the server with --allowed_hosts naming the one you use.": foreign_host,
+    "The request's N picture(s) hold … megapixels in all (the largest, …), more than the limit of …: send fewer or smaller pictures (the server's --max_request_megapixels sets the limit).": too_many_megapixels,
+    "The request is larger than … MB, the limit: send a smaller picture (the server's --max_request_mb sets the limit).": request_too_large,
+    "The request headers did not arrive within … s (the server's --header_timeout); the connection is closed.": headers_too_slow,
     "/usr/bin/chromium is missing": browser_missing,
 }
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server with small limits, for the rows of ``serve``'s answers."""
+    folder = tmp_path_factory.mktemp("serve")
+    limits = ["--max_request_megapixels=1", "--max_request_mb=1", "--header_timeout=0.5"]
+    model = serve.untrained_model(folder / "model.pth")
+    with serve.Server(model, folder, "--processes=1", *limits) as server:
+        yield server
 
 
 def test_every_row_of_the_table_has_a_run_that_produces_it():
@@ -280,7 +318,7 @@ def test_every_row_of_the_table_has_a_run_that_produces_it():
 
 @pytest.mark.parametrize("message", list(SCENARIOS))
 def test_the_code_prints_the_tables_message(
-    message, run_cli, tiny_mirror, tiny_checksums, workdir, capsys
+    message, run_cli, tiny_mirror, tiny_checksums, workdir, capsys, request
 ):
     options = [
         f"--data.sources=[{tiny_mirror}]",
@@ -292,7 +330,8 @@ def test_the_code_prints_the_tables_message(
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",
     ]
-    run = Run(run_cli, capsys, workdir, tiny_mirror, tiny_checksums, options)
+    server = partial(request.getfixturevalue, "server")  # started by the first row that asks
+    run = Run(run_cli, capsys, workdir, tiny_mirror, tiny_checksums, options, server)
     printed = SCENARIOS[message](run)
     assert pattern(message).search(printed), f"{message!r} not in:\n{printed}"
 

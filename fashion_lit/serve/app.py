@@ -2,11 +2,15 @@
 
 Its routes: ``POST /predict``, ``GET /health``, ``GET /info``, the page at ``/`` (its
 assets under ``/static``, so it works offline), ``GET /examples/random`` for the page,
-and FastAPI's ``/openapi.json``. Every error, FastAPI's own included, is answered as JSON
-``{"error": "..."}``, so the page and programs read one shape; a request whose ``Host``
-the server does not answer is refused first (:mod:`.hosts`), and a failure of the
-service itself is answered with a 500 that tells nothing of its insides, while the log
-gets one line that does.
+and FastAPI's ``/openapi.json`` with ``/docs``, the Swagger UI page that draws it. FastAPI's
+own ``/docs`` loads its script and style from a CDN, and is blank offline; fastapi-offline
+ships them, serves them from here, and builds the same page on them. (ReDoc's ``/redoc`` is
+left out: its script fetches its logo from its makers' site.)
+
+Every error, FastAPI's own included, is answered as JSON ``{"error": "..."}``, so the page
+and programs read one shape; a request whose ``Host`` the server does not answer is
+refused first (:mod:`.hosts`), and a failure of the service itself is answered with a 500
+that tells nothing of its insides, while the log gets one line that does.
 """
 
 import logging
@@ -24,6 +28,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -94,7 +99,8 @@ def create_app(
         await batcher.stop()
         decoder.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        redoc_url=None,
         title="fashion_lit",
         version=package_version("fashion-lit"),
         description="The PyTorch Quickstart's FashionMNIST classifier: post pictures, "

@@ -33,7 +33,7 @@ from starlette.status import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fashion_lit.images import FORMATS, SIDE, ImageError, decode_image
+from fashion_lit.images import FORMAT_NAMES, FORMATS, SIDE, ImageError, decode_image
 
 #: The form part that holds an image file.
 FILE_FIELD = "file"
@@ -81,7 +81,7 @@ REQUEST_BODY = {
                     FILE_FIELD: {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
-                        "description": "PNG or JPEG files, one form part each.",
+                        "description": f"{FORMAT_NAMES} files, one form part each.",
                     }
                 },
             }
@@ -181,7 +181,7 @@ async def _uploaded(request: Request) -> list[Picture]:
         name = part.filename or f"file {number}"
         data = await part.read()
         if not data:
-            raise bad_request(f"{name} is empty: choose a PNG or JPEG picture.")
+            raise bad_request(f"{name} is empty: choose a {FORMAT_NAMES} picture.")
         pictures.append(Picture(name, data, pixel_count(data)))
     return pictures
 
