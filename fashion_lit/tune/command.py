@@ -22,6 +22,7 @@ import optuna
 from jsonargparse import ActionYesNo, ArgumentParser
 from jsonargparse.typing import PositiveFloat, PositiveInt
 
+from fashion_lit.cli import refuse
 from fashion_lit.runs import RUNS_ROOT
 from fashion_lit.tune.fit_parser import FitParser
 from fashion_lit.tune.report import summary
@@ -29,10 +30,16 @@ from fashion_lit.tune.runner import Search, TrialFailed, run_search
 from fashion_lit.tune.space import SearchSpace, SearchSpaceError, read_search_space
 from fashion_lit.tune.study import (
     DIRECTION,
+    STORAGE_ENV,
     STUDY_DB,
+    StorageError,
     default_storage,
     open_storage,
+    record_storage,
+    shown,
+    study_folder,
     study_lock,
+    study_storage,
 )
 
 PROG = "python -m fashion_lit tune"
@@ -69,8 +76,9 @@ def tune(
         timeout: seconds after which no new trial is started.
         study_name: the study's name (default: the search file's name, without .yaml).
         study_dir: the folder of the study's trials (default: lightning_logs/<study_name>).
-        storage: the study's database URL (default: study.db in the study folder), e.g.
-            postgresql://user:password@host/db to share the study between machines.
+        storage: the study's database URL, e.g. postgresql://user:password@host/db to
+            share the study between machines (default: $FASHION_LIT_STORAGE, else the
+            storage the study folder records, else study.db in the study folder).
         heartbeat: seconds between a running trial's heartbeats; a trial whose process was
             killed is failed, and its slot run again, twice that long after its last one.
         fit_options: options given to every trial's fit (after --).
@@ -83,9 +91,10 @@ def tune(
         raise TuneError(f"--config {config}: {error}") from None
     space.check_keys(fit.parse)
     name, folder = study_location(search, study_name, study_dir)
-    url = storage or default_storage(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    study = open_study(name, url, folder, space, heartbeat)
+    url = study_storage(folder, storage)
+    with study_folder(folder):  # removed again if the study cannot be opened
+        study = open_study(name, url, folder, space, heartbeat)
+        record_storage(folder, url)
     jobs = int(jobs)
     outcome = run_search(
         Search(
@@ -114,12 +123,14 @@ def report(
 ) -> None:
     """Print a study's table and write its best trial's config, running nothing."""
     name, folder = study_location(search, study_name, study_dir)
-    if storage is None and not folder.is_dir():
+    if storage is None and STORAGE_ENV not in os.environ and not folder.is_dir():
         raise TuneError(f"There is no study folder {folder}: run the search first.")
-    url = storage or default_storage(folder)
+    url = study_storage(folder, storage)
+    if url == default_storage(folder) and not (folder / STUDY_DB).is_file():
+        raise TuneError(f"There is no study in {folder}: run the search first.")
     opened = open_storage(url)
     if name not in optuna.get_all_study_names(storage=opened):
-        raise TuneError(f"There is no study {name!r} in {url}: run the search first.")
+        raise TuneError(f"There is no study {name!r} in {shown(url)}: run the search first.")
     study = optuna.load_study(study_name=name, storage=opened)
     print(summary(study, folder), flush=True)
 
@@ -145,7 +156,7 @@ def open_study(
     leftovers = sorted(path.name for path in folder.glob("trial_*"))
     lost = TuneError(
         f"{folder} holds trial folders ({', '.join(leftovers[:3])}{', …' * (len(leftovers) > 3)}) "
-        f"but {url} has no study {name!r}: they belong to a study that is gone. Move them "
+        f"but {shown(url)} has no study {name!r}: they belong to a study that is gone. Move them "
         "away, or choose another --study_name or --study_dir."
     )
     if leftovers and url == default_storage(folder) and not (folder / STUDY_DB).is_file():
@@ -200,5 +211,7 @@ def main(args: list[str] | None = None) -> None:
         status = tune(**options)
     except (TuneError, SearchSpaceError) as error:
         parser.error(str(error))
+    except StorageError as error:  # not a usage error: the message alone
+        refuse(str(error))
     if status:
         raise SystemExit(status)

@@ -40,6 +40,7 @@ from optuna.trial import FrozenTrial, TrialState
 from fashion_lit.metrics import MONITOR
 from fashion_lit.runs import logger_options
 from fashion_lit.tune.fit_parser import FitParser
+from fashion_lit.tune.parent import TUNE_PID_ENV
 from fashion_lit.tune.report import format_value
 from fashion_lit.tune.reporter import TrialReporter
 from fashion_lit.tune.space import SearchSpace, as_options
@@ -50,8 +51,10 @@ from fashion_lit.tune.study import (
     RUN_DIR,
     SEED,
     STOPPED_BY,
+    STORAGE_ENV,
     THREADS,
     study_lock,
+    without_password,
 )
 
 #: How often a thread that waits for other processes' trials looks at the study again.
@@ -81,7 +84,7 @@ class Search:
     """What this ``tune`` command runs, and where (the options of :func:`~.command.tune`)."""
 
     study: optuna.Study  # opened with its storage, sampler and pruner
-    storage: str  # its database URL, handed to each trial's ``fit``
+    storage: str  # its database URL, handed to each trial's ``fit`` in its environment
     space: SearchSpace
     fit: FitParser  # the ``fit`` parser with the search's config and options
     study_dir: Path  # the trials' run folders are in it (it exists)
@@ -248,7 +251,7 @@ class SearchRun:
         reporter = {
             "class_path": f"{TrialReporter.__module__}.{TrialReporter.__qualname__}",
             "init_args": {
-                "storage": search.storage,
+                "storage": without_password(search.storage),  # written to config.yaml
                 "study_name": search.study.study_name,
                 "trial_number": number,
                 "pruner": search.space.pruner_spec,
@@ -261,7 +264,12 @@ class SearchRun:
 
     def _fit(self, command: list[str], log: Path) -> int:
         """Run ``command`` with the trial's thread count, output to ``log``; its status."""
-        env = {**os.environ, "OMP_NUM_THREADS": str(self.search.threads)}
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": str(self.search.threads),
+            STORAGE_ENV: self.search.storage,  # with its password, which no file may hold
+            TUNE_PID_ENV: str(os.getpid()),  # the trial stops whenever this process is gone
+        }
         with open(log, "w") as out:
             with self._children_lock:
                 if self._stop.is_set():
