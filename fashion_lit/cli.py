@@ -38,13 +38,14 @@ from fashion_lit.interrupts import clean_stop_on_signals
 from fashion_lit.io.files import NO_ROOM, OutputError, file_being_written, no_space_error
 from fashion_lit.loggers import RunLogger
 from fashion_lit.metrics import MONITOR
-from fashion_lit.module import ImageClassifier
+from fashion_lit.module import ImageClassifier, ScheduleLengthError
 from fashion_lit.runs import (
     CHECKPOINTS,
     RUNS_ROOT,
     claim_run,
     config_file_name,
     has_run_folders,
+    holds_a_run,
     runs_root,
 )
 
@@ -69,6 +70,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
     ImageError,
     OutputError,
     PredictIndexError,
+    ScheduleLengthError,
 )
 
 #: The option that loaded a plain state_dict before ``--ckpt_path`` took every kind of
@@ -174,6 +176,14 @@ class FashionLitCLI(LightningCLI):
             version = init_args.version if self.logger_has_folders else None
             if version is not None and not isinstance(version, str):
                 version = f"version_{version}"
+            if (
+                version is not None
+                and subcommand == "fit"
+                and holds_a_run(runs_root(config) / version)
+            ):
+                # A trained run's config (a trial's best.yaml): train anew, beside it.
+                print(f"{runs_root(config) / version} is a trained run: this fit starts a new run.")
+                init_args.version = version = None
             run, self.created = claim_run(runs_root(config), version)
             if self.logger_has_folders:
                 self.claimed = (init_args, init_args.version)

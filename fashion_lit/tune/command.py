@@ -30,6 +30,7 @@ from fashion_lit.tune.runner import Search, TrialFailed, run_search
 from fashion_lit.tune.space import SearchSpace, SearchSpaceError, read_search_space
 from fashion_lit.tune.study import (
     DIRECTION,
+    SAMPLER_SEED,
     STORAGE_ENV,
     STUDY_DB,
     StorageError,
@@ -60,6 +61,7 @@ def tune(
     study_dir: str | None = None,
     storage: str | None = None,
     heartbeat: PositiveInt = 60,
+    seed: int | None = None,
     fit_options: list[str] | None = None,
 ) -> int:
     """Search hyperparameters: run trials until the study has ``trials`` finished ones.
@@ -81,6 +83,8 @@ def tune(
             storage the study folder records, else study.db in the study folder).
         heartbeat: seconds between a running trial's heartbeats; a trial whose process was
             killed is failed, and its slot run again, twice that long after its last one.
+        seed: the sampler's seed, kept in the study, which a continued study reuses: with
+            --jobs 1 the same search proposes the same values in the same order.
         fit_options: options given to every trial's fit (after --).
     """
     space = read_search_space(require("--search", search))
@@ -93,7 +97,7 @@ def tune(
     name, folder = study_location(search, study_name, study_dir)
     url = study_storage(folder, storage)
     with study_folder(folder):  # removed again if the study cannot be opened
-        study = open_study(name, url, folder, space, heartbeat)
+        study = open_study(name, url, folder, space, heartbeat, seed, fit)
         record_storage(folder, url)
     jobs = int(jobs)
     outcome = run_search(
@@ -145,10 +149,18 @@ def study_location(
 
 
 def open_study(
-    name: str, url: str, folder: Path, space: SearchSpace, heartbeat: int
+    name: str,
+    url: str,
+    folder: Path,
+    space: SearchSpace,
+    heartbeat: int,
+    seed: int | None,
+    fit: FitParser,
 ) -> optuna.Study:
     """Create the study, or load it to continue it.
 
+    A new study keeps ``seed`` and starts with a trial of the starting config's own values
+    (those within the ranges); a continued one reuses its seed, and refuses another.
     A new study in a folder that already holds trial folders is refused, before anything
     is written there: they belong to a study that is gone, and new trials would take
     their names.
@@ -163,16 +175,34 @@ def open_study(
         raise lost
     with study_lock(folder):  # two processes starting at once create the tables once
         storage = open_storage(url, heartbeat_interval=heartbeat)
-        if leftovers and name not in optuna.get_all_study_names(storage=storage):
+        exists = name in optuna.get_all_study_names(storage=storage)
+        if leftovers and not exists:
             raise lost
-        return optuna.create_study(
+        stored = None
+        if exists:
+            study_id = storage.get_study_id_from_name(name)
+            stored = storage.get_study_user_attrs(study_id).get(SAMPLER_SEED)
+            if seed is not None and stored is not None and seed != stored:
+                raise TuneError(
+                    f"--seed {seed}: study {name!r} was started with --seed {stored}; "
+                    "continue it with that seed (or none), or start another study."
+                )
+        seed = seed if stored is None else stored
+        study = optuna.create_study(
             study_name=name,
             storage=storage,
-            sampler=space.sampler,
+            sampler=space.sampler if seed is None else space.seeded_sampler(seed),
             pruner=space.pruner,
             direction=DIRECTION,
             load_if_exists=True,
         )
+        if not exists:
+            if seed is not None:
+                study.set_user_attr(SAMPLER_SEED, seed)
+            starting = space.starting_values(fit.base)
+            if starting:
+                study.enqueue_trial(starting)
+        return study
 
 
 def require(option: str, value: str | None) -> str:

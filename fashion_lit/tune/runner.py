@@ -207,7 +207,8 @@ class SearchRun:
             (THREADS, search.threads),
             (RUN_DIR, str(self.run_dir(trial.number))),
             (HOST, socket.gethostname()),
-            (CONFIG, search.fit.dump(options)),
+            # Its run folder included, so that --ckpt_path best with best.yaml means this trial.
+            (CONFIG, search.fit.dump([*options, *as_options(self._logger_options(trial.number))])),
         ):
             trial.set_user_attr(key, value)
         return options
@@ -258,9 +259,12 @@ class SearchRun:
             },
         }
         return [
-            *as_options(logger_options(self.run_dir(number))),
+            *as_options(self._logger_options(number)),
             f"--trainer.callbacks+={json.dumps(reporter)}",
         ]
+
+    def _logger_options(self, number: int) -> dict[str, str]:
+        return logger_options(self.run_dir(number))
 
     def _fit(self, command: list[str], log: Path) -> int:
         """Run ``command`` with the trial's thread count, output to ``log``; its status."""

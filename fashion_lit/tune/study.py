@@ -38,6 +38,9 @@ DIRECTION = "maximize"
 #: The drivers that fashion_lit's extras install, by the module SQLAlchemy imports.
 DRIVER_EXTRAS = {"psycopg": "pip install 'fashion-lit[postgres]'"}
 
+#: The study's user attribute: the seed of its sampler (``tune --seed``), reused after.
+SAMPLER_SEED = "sampler_seed"
+
 # A trial's user attributes, beside its parameters and values:
 #: the global seed of its ``fit`` (``seed_everything``),
 SEED = "seed"
