@@ -74,7 +74,8 @@ def tune(
         trials: the study's total of finished (complete or pruned) trials; running the
             same command again runs the remainder.
         jobs: trials run at once by this process, each in its own process.
-        threads: torch threads of each trial (default: the CPU count divided by jobs).
+        threads: torch threads of each trial, shared among its DDP processes (default: the
+            CPU count divided by jobs).
         timeout: seconds after which no new trial is started.
         study_name: the study's name (default: the search file's name, without .yaml).
         study_dir: the folder of the study's trials (default: lightning_logs/<study_name>).

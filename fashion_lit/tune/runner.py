@@ -204,7 +204,7 @@ class SearchRun:
         options = [*as_options(params), f"--seed_everything={seed}"]
         for key, value in (
             (SEED, seed),
-            (THREADS, search.threads),
+            (THREADS, self.threads_per_process),
             (RUN_DIR, str(self.run_dir(trial.number))),
             (HOST, socket.gethostname()),
             # Its run folder included, so that --ckpt_path best with best.yaml means this trial.
@@ -243,6 +243,11 @@ class SearchRun:
         say(f"Trial {number} stopped by {stop.name}: failed, its slot runs again ({minutes}).")
         raise TrialStopped(f"stopped by {stop.name}")
 
+    @property
+    def threads_per_process(self) -> int:
+        """A trial's ``--threads``, shared among its processes (its DDP ranks)."""
+        return max(1, self.search.threads // processes_per_trial(self.search.fit.base))
+
     def run_dir(self, number: int) -> Path:
         return self.search.study_dir / f"trial_{number}"
 
@@ -270,7 +275,7 @@ class SearchRun:
         """Run ``command`` with the trial's thread count, output to ``log``; its status."""
         env = {
             **os.environ,
-            "OMP_NUM_THREADS": str(self.search.threads),
+            "OMP_NUM_THREADS": str(self.threads_per_process),
             STORAGE_ENV: self.search.storage,  # with its password, which no file may hold
             TUNE_PID_ENV: str(os.getpid()),  # the trial stops whenever this process is gone
         }
@@ -294,6 +299,19 @@ def run_search(search: Search) -> SearchRun:
     run = SearchRun(search)
     run.run()
     return run
+
+
+def processes_per_trial(config: Any) -> int:
+    """The processes a trial's ``fit`` runs on this machine: one per device it is given
+    (``trainer.devices``: a count or a list), one where it leaves the choice to Lightning."""
+    devices = config.get("trainer.devices")
+    if isinstance(devices, int) and not isinstance(devices, bool) and devices > 0:
+        return devices
+    if isinstance(devices, list | tuple) and devices:
+        return len(devices)
+    if isinstance(devices, str) and devices.isdigit() and int(devices) > 0:
+        return int(devices)
+    return 1
 
 
 def trial_seed(base_seed: Any) -> int:
