@@ -21,6 +21,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
+from torch.distributed import DistError
 
 from fashion_lit.callbacks.checkpoints import LastCheckpoint, RunCheckpoint
 from fashion_lit.callbacks.evaluation_images import EvaluationImages
@@ -39,6 +40,12 @@ from fashion_lit.io.files import NO_ROOM, OutputError, file_being_written, no_sp
 from fashion_lit.loggers import RunLogger
 from fashion_lit.metrics import MONITOR
 from fashion_lit.module import ImageClassifier, ScheduleLengthError
+from fashion_lit.nodes import (
+    across_nodes,
+    distributed_strategy,
+    lost_nodes,
+    one_node_for_evaluation,
+)
 from fashion_lit.runs import (
     CHECKPOINTS,
     RUNS_ROOT,
@@ -126,6 +133,7 @@ class FashionLitCLI(LightningCLI):
                 "the tutorial's model.pth, or a URL)."
             )
         if subcommand is not None:
+            one_node_for_evaluation(subcommand, self._own(self.config).get("trainer"), args)
             self._resolve_checkpoint(parser, args, subcommand)
         del self._own(self.config).model.weights  # parsed only to be refused
         if subcommand is not None:
@@ -150,7 +158,7 @@ class FashionLitCLI(LightningCLI):
         try:
             self.request = request_checkpoint(spec, config, given_model(parser, args, self.config))
         except CheckpointError as error:
-            refuse(f"--ckpt_path {spec}: {error}")
+            refuse(f"--ckpt_path {spec}: {across_nodes(str(error), config.get('trainer'))}")
         config.ckpt_path = None  # the request holds it now: Lightning must not read it
         if self.request.hyperparameters:
             taken = {subcommand: {"model": self.request.hyperparameters}}
@@ -237,6 +245,9 @@ class FashionLitCLI(LightningCLI):
         if isinstance(run_checkpoint, RunCheckpoint) and self.run_dir is not None:
             if not self.logger_has_folders and run_checkpoint.dirpath is None:
                 run_checkpoint.dirpath = str(self.run_dir / CHECKPOINTS)
+        strategy = distributed_strategy(trainer_config)
+        if strategy is not None:  # several nodes: never wait for a lost one for long
+            kwargs["strategy"] = strategy
         trainer = super().instantiate_trainer(**kwargs)
         if (
             isinstance(run_checkpoint, RunCheckpoint)
@@ -342,6 +353,8 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
         )
     except INPUT_ERRORS as error:
         refuse(str(error))
+    except DistError as error:  # a node that stopped, or one that never came
+        refuse(lost_nodes(error))
     except OSError as error:  # a full disk under a library's writer: TensorBoard's, a YAML's
         if error.errno not in NO_ROOM:
             raise
