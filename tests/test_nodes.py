@@ -30,7 +30,7 @@ def test_a_node_without_the_checkpoint_stops_every_node(run_cli, tiny_args):
     Path("elsewhere").mkdir()  # another machine's disk: no lightning_logs there
     args = ["test", f"--config={config}", "--ckpt_path=best", "--trainer.num_nodes=2"]
     args += ["--trainer.strategy=ddp", "--trainer.accelerator=cpu", "--trainer.devices=1"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), DIST_TIMEOUT_ENV: "10"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), DIST_TIMEOUT_ENV: "5"}
     port = free_port()
     started = time.monotonic()
     nodes = [

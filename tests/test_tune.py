@@ -166,7 +166,9 @@ def test_the_search_ends_with_the_table_and_the_best_trial(searched):
     assert f"run folder lightning_logs/search/trial_{best.number}" in searched.output
 
 
-def test_fit_with_the_best_config_trains_the_best_trial_again(searched, run_cli, monkeypatch):
+def test_fit_with_the_best_config_trains_the_best_trial_again(
+    searched, run_cli, monkeypatch, capsys
+):
     trials = [t for t in searched.trials() if t.state == TrialState.COMPLETE]
     best = max(trials, key=lambda t: t.value)
     best_yaml = searched.study_dir / "best.yaml"
@@ -180,6 +182,8 @@ def test_fit_with_the_best_config_trains_the_best_trial_again(searched, run_cli,
     finally:
         torch.set_num_threads(previous)
     # best.yaml names the trial's run, which fit leaves as it is: a new run beside it.
+    trial_run = searched.study_dir.relative_to(searched.folder) / f"trial_{best.number}"
+    assert f"{trial_run} is a trained run: this fit starts a new run." in capsys.readouterr().out
     assert (
         Path(again.trainer.log_dir) == searched.study_dir.relative_to(searched.folder) / "version_0"
     )
