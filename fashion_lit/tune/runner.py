@@ -11,6 +11,10 @@ run again. A thread starts a trial only while finished and running trials are fe
 the total, counted under a file lock in the study folder with the start, so processes on
 one machine never overshoot it (several machines may, by a trial each).
 
+Each trial gets the storage's URL, password included, and ``tune``'s pid through its
+environment (:mod:`.study`, :mod:`.parent`): no file or command line holds the password,
+and a trial stops whenever its ``tune`` is gone.
+
 Ctrl-C or SIGTERM sends each running trial SIGTERM: it stops after its batch, saves
 ``last.ckpt`` and is failed, its slot free. Trials run in their own sessions, so a Ctrl-C
 reaches them only through ``tune``, once.
