@@ -26,7 +26,7 @@ debian_package = if [ ! -e $(2) ]; then \
 
 .DEFAULT_GOAL := help
 .PHONY: help install data fit try test test-fast lint parity tuned seeds tune tune-full bench bench-epochs profile \
-	gpu-check gpu-bundle predict export tensorboard clean browser serve serve-screenshot bench-serve
+	gpu-check gpu-bundle predict export tensorboard clean browser postgres serve serve-screenshot bench-serve
 
 help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,10 +57,10 @@ fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart)
 try: data ## A first try in under a minute: configs/try.yaml, runs in lightning_logs/try/
 	$(PY) -m fashion_lit fit --config configs/try.yaml
 
-test: data browser lint ## Check the style, then run every test, the slow real-data one included
+test: data browser postgres lint ## Check the style, then run every test, the slow real-data one included
 	$(PY) -m pytest
 
-test-fast: install browser ## Run the tests without the slow real-data training
+test-fast: install browser postgres ## Run the tests without the slow real-data training
 	$(PY) -m pytest -m "not slow"
 
 lint: install ## Check style with ruff (lint rules and formatting, as in pyproject.toml)
@@ -112,6 +112,9 @@ export: install ## Export the best checkpoint of the latest run to model.pth and
 
 browser: ## Install Debian's chromium, which the page's tests drive (as root, with apt-get)
 	@$(call debian_package,chromium,/usr/bin/chromium)
+
+postgres: ## Install Debian's postgresql, whose server the shared-study test starts (as root)
+	@$(call debian_package,postgresql,/usr/lib/postgresql)
 
 serve: install ## Serve CKPT (default: best) at http://127.0.0.1:PORT (default: 8000): the page, POST /predict
 	$(PY) -m fashion_lit serve --config $(CONFIG) --ckpt_path $(CKPT) --port $(PORT) --data_dir $(DATA_DIR)

@@ -81,6 +81,9 @@ def run(args: list[str]) -> Any:
 def main() -> None:
     """The console script and ``python -m fashion_lit``: exit status 0 on success (a
     console script exits with what its function returns)."""
+    from fashion_lit.tune.parent import follow_tune
+
+    follow_tune()  # a trial of a search ends with it, from its start
     run(sys.argv[1:])
     # The command is done and its files are closed; the process only has to exit. Python's
     # last garbage collections would walk every object that torch and Lightning created,

@@ -21,6 +21,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from torch.distributed import DistError
 
 from fashion_lit.callbacks.checkpoints import LastCheckpoint, RunCheckpoint
 from fashion_lit.callbacks.evaluation_images import EvaluationImages
@@ -40,7 +41,13 @@ from fashion_lit.interrupts import clean_stop_on_signals
 from fashion_lit.io.files import NO_ROOM, OutputError, file_being_written, no_space_error
 from fashion_lit.loggers import RunLogger
 from fashion_lit.metrics import MONITOR
-from fashion_lit.module import ImageClassifier
+from fashion_lit.module import ImageClassifier, ScheduleLengthError
+from fashion_lit.nodes import (
+    across_nodes,
+    distributed_strategy,
+    lost_nodes,
+    one_node_for_evaluation,
+)
 from fashion_lit.parser import ShortErrors
 from fashion_lit.run_report import end_of_run, unbounded_training
 from fashion_lit.runs import (
@@ -49,6 +56,7 @@ from fashion_lit.runs import (
     claim_run,
     config_file_name,
     has_run_folders,
+    holds_a_run,
     runs_root,
 )
 
@@ -78,6 +86,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
     ImageError,
     OutputError,
     PredictIndexError,
+    ScheduleLengthError,
 )
 
 #: The option that loaded a plain state_dict before ``--ckpt_path`` took every kind of
@@ -168,6 +177,7 @@ class FashionLitCLI(LightningCLI):
                 "the tutorial's model.pth, or a URL)."
             )
         if subcommand is not None:
+            one_node_for_evaluation(subcommand, self._own(self.config).get("trainer"), args)
             self._resolve_checkpoint(parser, args, subcommand)
         del self._own(self.config).model.weights  # parsed only to be refused
         if subcommand is not None:
@@ -192,7 +202,7 @@ class FashionLitCLI(LightningCLI):
         try:
             self.request = request_checkpoint(spec, config, given_model(parser, args, self.config))
         except CheckpointError as error:
-            refuse(f"--ckpt_path {spec}: {error}")
+            refuse(f"--ckpt_path {spec}: {across_nodes(str(error), config.get('trainer'))}")
         config.ckpt_path = None  # the request holds it now: Lightning must not read it
         if self.request.hyperparameters:
             taken = {subcommand: {"model": self.request.hyperparameters}}
@@ -218,6 +228,14 @@ class FashionLitCLI(LightningCLI):
             version = init_args.version if self.logger_has_folders else None
             if version is not None and not isinstance(version, str):
                 version = f"version_{version}"
+            if (
+                version is not None
+                and subcommand == "fit"
+                and holds_a_run(runs_root(config) / version)
+            ):
+                # A trained run's config (a trial's best.yaml): train anew, beside it.
+                print(f"{runs_root(config) / version} is a trained run: this fit starts a new run.")
+                init_args.version = version = None
             run, self.created = claim_run(runs_root(config), version)
             if self.logger_has_folders:
                 self.claimed = (init_args, init_args.version)
@@ -287,6 +305,9 @@ class FashionLitCLI(LightningCLI):
         if isinstance(run_checkpoint, RunCheckpoint) and self.run_dir is not None:
             if not self.logger_has_folders and run_checkpoint.dirpath is None:
                 run_checkpoint.dirpath = str(self.run_dir / CHECKPOINTS)
+        strategy = distributed_strategy(trainer_config)
+        if strategy is not None:  # several nodes: never wait for a lost one for long
+            kwargs["strategy"] = strategy
         trainer = super().instantiate_trainer(**kwargs)
         if (
             isinstance(run_checkpoint, RunCheckpoint)
@@ -407,6 +428,8 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FashionLitCLI:
         )
     except INPUT_ERRORS as error:
         refuse(str(error))
+    except DistError as error:  # a node that stopped, or one that never came
+        refuse(lost_nodes(error))
     except OSError as error:  # a full disk under a library's writer: TensorBoard's, a YAML's
         if error.errno not in NO_ROOM:
             raise

@@ -34,6 +34,10 @@ class RunScheduleCallable(Protocol):
     def __call__(self, optimizer: Optimizer, *, total_steps: int) -> LRScheduler: ...
 
 
+class ScheduleLengthError(ValueError):
+    """A resumed run whose learning-rate schedule was planned for another number of steps."""
+
+
 class ImageClassifier(LightningModule):
     """Cross-entropy classification with one accuracy metric per stage.
 
@@ -95,6 +99,7 @@ class ImageClassifier(LightningModule):
         # Lets Lightning summarise layer shapes and TensorBoard draw the graph.
         self.example_input_array = torch.zeros(1, 1, 28, 28)
         self.graphed_step: GraphedTrainingStep | None = None
+        self._planned_steps: list[int | None] = []
 
     def configure_model(self) -> None:
         if self.hparams.compile:
@@ -194,11 +199,26 @@ class ImageClassifier(LightningModule):
         (:mod:`fashion_lit.batches`), with what identifies each image, for the writer."""
         return prediction(self(batch[IMAGE]).softmax(dim=1), batch)
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Read before configure_optimizers when a fit resumes: the length that a schedule
+        # such as OneCycleLR was planned for (its state keeps it, and stepping past it fails).
+        self._planned_steps = [
+            state.get("total_steps") for state in checkpoint.get("lr_schedulers", [])
+        ]
+
     def configure_optimizers(self) -> Optimizer | dict[str, Any]:
         optimizer = self.optimizer_factory(self.parameters())
         if self.lr_scheduler_factory is None:
             return optimizer
         total_steps = int(self.trainer.estimated_stepping_batches)
+        planned = next((steps for steps in self._planned_steps if steps is not None), None)
+        if planned is not None and planned != total_steps:
+            raise ScheduleLengthError(
+                f"--ckpt_path: the run's learning-rate schedule was planned for {planned} "
+                f"steps and this fit would take {total_steps} (another --trainer.max_epochs, "
+                "batch size or data set): a one-cycle schedule cannot be stretched. Resume "
+                "with the run's own settings, or fit a new run with the longer schedule."
+            )
         scheduler = self.lr_scheduler_factory(optimizer, total_steps=total_steps)
         schedule = {"scheduler": scheduler, "interval": "step"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}

@@ -128,6 +128,12 @@ def claim_run(root: Path, version: str | None = None) -> tuple[Path, Path | None
                 return run, None
 
 
+def holds_a_run(folder: Path) -> bool:
+    """Whether ``folder`` holds a run that started training (its config or checkpoints),
+    rather than nothing yet, or only a search trial's ``fit.log``."""
+    return (folder / CHECKPOINTS).is_dir() or any(folder.glob("config*.yaml"))
+
+
 def _next_number(root: Path) -> int:
     taken = [p.name.removeprefix("version_") for p in root.glob("version_*")]
     return max((int(n) + 1 for n in taken if n.isdigit()), default=0)

@@ -269,3 +269,18 @@ def test_the_progress_bar_shows_the_step_loss_when_it_redraws(run_cli, tiny_args
     shown = [*tiny_args, "--trainer.enable_progress_bar=true", "--trainer.log_every_n_steps=2"]
     run_cli("fit", *shown, "--trainer.max_epochs=1")
     assert "train/loss_step=" in capsys.readouterr().out
+
+
+def test_any_logger_option_given_alone_works_with_every_command(run_cli, tiny_args):
+    run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    run = Path("lightning_logs") / "version_0"
+    for option in ("save_dir=.", "name=lightning_logs", "version=version_0"):
+        alone = f"--trainer.logger.init_args.{option}"
+        for command in ("validate", "test"):
+            done = run_cli(command, *tiny_args, alone, "--ckpt_path=best")
+            assert Path(done.trainer.ckpt_path).parent.parent == run.resolve(), (command, option)
+        run_cli("predict", *tiny_args, alone, "--ckpt_path=best", "--data.predict_indices=[0]")
+    resumed = run_cli(
+        "fit", *tiny_args, "--trainer.logger.init_args.name=lightning_logs", "--ckpt_path=last"
+    )
+    assert resumed.trainer.current_epoch == 2

@@ -17,6 +17,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from fashion_lit.checkpoints import read
 from fashion_lit.runs import best_checkpoint
 from tests.helpers.callbacks import SignalAtBatch, WaitForSignalAtBatch
+from tests.helpers.cli import expect_cli_error
 from tests.helpers.paths import REPO
 from tests.helpers.tiny_data import TINY_TRAIN, TINY_VAL
 
@@ -140,3 +141,22 @@ def test_sigterm_to_a_fit_process_mid_epoch_then_resume_completes_it(run_cli, ti
     final_val_acc = float(resumed.trainer.callback_metrics["val/acc"])
     assert curves["val/acc"][-1][1] == pytest.approx(final_val_acc)
     assert curves["val/acc_best"][-1][1] == pytest.approx(max(v for _, v in curves["val/acc"]))
+
+
+def test_resuming_a_one_cycle_run_with_more_epochs_is_refused_before_training(
+    run_cli, tiny_args, capsys
+):
+    tuned = [f"--config={REPO / 'configs' / 'tuned.yaml'}", *tiny_args]
+    run_cli("fit", *tuned, "--trainer.max_epochs=1")
+    last = run_folder(0) / "checkpoints" / "last.ckpt"
+    saved = last.read_bytes()
+    err = expect_cli_error(
+        run_cli, capsys, "fit", *tuned, "--trainer.max_epochs=2", "--ckpt_path=last"
+    )
+    assert err.splitlines()[-1] + "\n" == (
+        "error: --ckpt_path: the run's learning-rate schedule was planned for 16 steps and "
+        "this fit would take 32 (another --trainer.max_epochs, batch size or data set): a "
+        "one-cycle schedule cannot be stretched. Resume with the run's own settings, or fit "
+        "a new run with the longer schedule.\n"
+    )
+    assert last.read_bytes() == saved

@@ -24,7 +24,7 @@ from tests.helpers.tune import PruneOddTrials, run_tune
 TRIALS = 4
 SEARCH = """\
 params:
-  model.optimizer.init_args.lr: {type: float, low: 0.003, high: 0.05, log: true}
+  model.optimizer.init_args.lr: {type: float, low: 0.001, high: 0.05, log: true}
   data.batch_size: {type: categorical, choices: [16, 32]}
 sampler: {class_path: optuna.samplers.TPESampler, init_args: {seed: 0}}
 """
@@ -149,6 +149,7 @@ def test_the_search_ends_with_the_table_and_the_best_trial(searched):
         "batch_size",
         "seed",
         "threads",
+        "host",
         "time",
     ]
     rows = [line.split() for line in lines[lines.index(header) + 1 :][:TRIALS]]
@@ -165,7 +166,9 @@ def test_the_search_ends_with_the_table_and_the_best_trial(searched):
     assert f"run folder lightning_logs/search/trial_{best.number}" in searched.output
 
 
-def test_fit_with_the_best_config_trains_the_best_trial_again(searched, run_cli, monkeypatch):
+def test_fit_with_the_best_config_trains_the_best_trial_again(
+    searched, run_cli, monkeypatch, capsys
+):
     trials = [t for t in searched.trials() if t.state == TrialState.COMPLETE]
     best = max(trials, key=lambda t: t.value)
     best_yaml = searched.study_dir / "best.yaml"
@@ -178,7 +181,12 @@ def test_fit_with_the_best_config_trains_the_best_trial_again(searched, run_cli,
         again = run_cli("fit", f"--config={best_yaml}")
     finally:
         torch.set_num_threads(previous)
-    assert Path(again.trainer.log_dir) == Path("lightning_logs") / "version_0"
+    # best.yaml names the trial's run, which fit leaves as it is: a new run beside it.
+    trial_run = searched.study_dir.relative_to(searched.folder) / f"trial_{best.number}"
+    assert f"{trial_run} is a trained run: this fit starts a new run." in capsys.readouterr().out
+    assert (
+        Path(again.trainer.log_dir) == searched.study_dir.relative_to(searched.folder) / "version_0"
+    )
     assert float(again.trainer.callback_metrics["val/acc_best"]) == pytest.approx(
         best.value, abs=1e-3
     )
@@ -187,6 +195,24 @@ def test_fit_with_the_best_config_trains_the_best_trial_again(searched, run_cli,
     ).contents["state_dict"]
     for name, tensor in again.model.state_dict().items():
         assert torch.equal(tensor, trial_weights[name]), name
+
+
+def test_the_first_trial_tries_the_starting_configs_own_values(searched):
+    first = searched.trials()[0]
+    # The quickstart's learning rate, and the batch size of the tiny data's options.
+    assert first.params == {"model.optimizer.init_args.lr": 0.001, "data.batch_size": 32}
+
+
+def test_the_best_config_names_its_trials_run_for_best_and_last(searched, run_cli, monkeypatch):
+    best = max(
+        (t for t in searched.trials() if t.state == TrialState.COMPLETE), key=lambda t: t.value
+    )
+    monkeypatch.chdir(searched.folder)
+    tested = run_cli(
+        "test", f"--config={Path('lightning_logs') / 'search' / 'best.yaml'}", "--ckpt_path=best"
+    )
+    trial_run = Path("lightning_logs") / "search" / f"trial_{best.number}"
+    assert Path(tested.trainer.ckpt_path).parent.parent == trial_run.resolve()
 
 
 def test_a_trials_checkpoint_is_tested_in_its_run_folder_as_any_run(searched, run_cli, monkeypatch):

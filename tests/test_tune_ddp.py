@@ -1,4 +1,5 @@
-"""A trial on two DDP processes (gloo, on the CPU): reported once, pruned on every process."""
+"""A trial on two DDP processes (gloo, on the CPU): reported once, pruned on every process,
+its threads shared among them."""
 
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def test_a_ddp_trial_reports_the_synced_val_acc_and_stops_on_every_process(tiny_
         f"--config={REPO / 'configs' / 'quickstart.yaml'}",
         "--search=search.yaml",
         "--trials=1",
-        "--threads=1",
+        "--threads=2",  # for the trial: one for each of its processes
         "--",
         *on_two_processes(tiny_args),
         "--trainer.logger.init_args.log_graph=false",
@@ -37,5 +38,6 @@ def test_a_ddp_trial_reports_the_synced_val_acc_and_stops_on_every_process(tiny_
     study = optuna.load_study(study_name="search", storage=default_storage(STUDY_DIR))
     (trial,) = study.get_trials()
     assert trial.state == TrialState.PRUNED and trial.user_attrs["pruned_at_epoch"] == 0
+    assert trial.user_attrs["threads"] == 1
     logged = read_events(STUDY_DIR / "trial_0").Scalars("val/acc")
     assert [event.value for event in logged] == [trial.intermediate_values[0]]

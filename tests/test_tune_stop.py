@@ -10,11 +10,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import optuna
+import psutil
 import pytest
 from optuna.trial import TrialState
 
@@ -23,7 +23,7 @@ from fashion_lit.tune.study import default_storage
 from tests.helpers.callbacks import KillTuneAtBatch, WaitForSignalAtBatch
 from tests.helpers.paths import REPO
 from tests.helpers.tiny_data import TINY_TRAIN, TINY_VAL
-from tests.helpers.tune import run_tune
+from tests.helpers.tune import run_tune, tune_command
 
 STUDY_DIR = Path("lightning_logs") / "search"
 BATCHES_PER_EPOCH = (TINY_TRAIN - TINY_VAL) // 32
@@ -33,25 +33,6 @@ def added_callback(cls: type, **init_args) -> str:
     """A fit option that adds a callback of these tests to the config's own."""
     callback = {"class_path": f"{cls.__module__}.{cls.__name__}", "init_args": init_args}
     return f"--trainer.callbacks+={json.dumps(callback)}"
-
-
-def tune_command(tiny_args: list[str], trials: int, *fit_options: str) -> list[str]:
-    """The README's search of ``trials`` trials on the tiny data set, with ``fit_options``."""
-    return [
-        sys.executable,
-        "-m",
-        "fashion_lit",
-        "tune",
-        f"--config={REPO / 'configs' / 'tuned.yaml'}",
-        f"--search={REPO / 'configs' / 'search.yaml'}",
-        f"--trials={trials}",
-        "--heartbeat=1",
-        "--",
-        *tiny_args,
-        "--trainer.max_epochs=1",
-        "--trainer.logger.init_args.log_graph=false",
-        *fit_options,
-    ]
 
 
 def run(command: list[str]) -> subprocess.CompletedProcess:
@@ -177,3 +158,36 @@ def test_no_trial_starts_once_the_time_budget_is_spent(tiny_args):
     output = run_tune(Path.cwd(), *command[command.index("tune") + 1 :])
     assert [t.state for t in trials()] == [TrialState.COMPLETE]
     assert "Trial 0 started" in output and "Trial 1 started" not in output
+
+
+def test_a_trial_whose_tune_is_killed_while_it_starts_stops_at_once(tiny_args):
+    # Thirty epochs: minutes of training, should the trial outlive its search.
+    command = tune_command(tiny_args, 1, "--trainer.max_epochs=30")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) as tune:
+        try:
+            deadline = time.monotonic() + 120
+            trial = None
+            while trial is None:
+                assert time.monotonic() < deadline and tune.poll() is None
+                trial = next(iter(trial_processes(tune.pid)), None)
+            tune.kill()  # the trial is still starting Python
+        finally:
+            tune.kill()
+    started = time.monotonic()
+    psutil.wait_procs([trial], timeout=60)
+    assert not trial.is_running(), "the trial outlived its tune"
+    assert time.monotonic() - started < 30
+    assert not (STUDY_DIR / "trial_0" / "checkpoints" / "last.ckpt").exists()
+
+
+def trial_processes(pid: int) -> list[psutil.Process]:
+    """The trials (``fit`` processes) that process ``pid`` runs now."""
+    trials = []
+    for child in psutil.Process(pid).children():
+        try:
+            if "fit" in child.cmdline():
+                trials.append(child)
+        except psutil.Error:  # a process that is gone, or not yet the trial
+            pass
+    return trials

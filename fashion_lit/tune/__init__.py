@@ -2,5 +2,6 @@
 
 ``command`` reads the search file (``space``), checks it with the real ``fit`` parser
 (``fit_parser``) and opens the study (``study``); ``runner`` runs trials as ``fit``
-processes, each reporting through ``reporter``; ``report`` tells what was found.
+processes, each reporting through ``reporter`` and tied to its search by ``parent``;
+``report`` tells what was found.
 """

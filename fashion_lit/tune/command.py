@@ -22,6 +22,7 @@ import optuna
 from jsonargparse import ActionYesNo
 from jsonargparse.typing import PositiveFloat, PositiveInt
 
+from fashion_lit.cli import refuse
 from fashion_lit.parser import CommandParser
 from fashion_lit.runs import RUNS_ROOT
 from fashion_lit.tune.fit_parser import FitParser
@@ -30,10 +31,17 @@ from fashion_lit.tune.runner import Search, TrialFailed, run_search
 from fashion_lit.tune.space import SearchSpace, SearchSpaceError, read_search_space
 from fashion_lit.tune.study import (
     DIRECTION,
+    SAMPLER_SEED,
+    STORAGE_ENV,
     STUDY_DB,
+    StorageError,
     default_storage,
     open_storage,
+    record_storage,
+    shown,
+    study_folder,
     study_lock,
+    study_storage,
 )
 
 PROG = "python -m fashion_lit tune"
@@ -54,6 +62,7 @@ def tune(
     study_dir: str | None = None,
     storage: str | None = None,
     heartbeat: PositiveInt = 60,
+    seed: int | None = None,
     fit_options: list[str] | None = None,
 ) -> int:
     """Search hyperparameters: run trials until the study has ``trials`` finished ones.
@@ -66,14 +75,18 @@ def tune(
         trials: the study's total of finished (complete or pruned) trials; running the
             same command again runs the remainder.
         jobs: trials run at once by this process, each in its own process.
-        threads: torch threads of each trial (default: the CPU count divided by jobs).
+        threads: torch threads of each trial, shared among its DDP processes (default: the
+            CPU count divided by jobs).
         timeout: seconds after which no new trial is started.
         study_name: the study's name (default: the search file's name, without .yaml).
         study_dir: the folder of the study's trials (default: lightning_logs/<study_name>).
-        storage: the study's database URL (default: study.db in the study folder), e.g.
-            postgresql://user:password@host/db to share the study between machines.
+        storage: the study's database URL, e.g. postgresql://user:password@host/db to
+            share the study between machines (default: $FASHION_LIT_STORAGE, else the
+            storage the study folder records, else study.db in the study folder).
         heartbeat: seconds between a running trial's heartbeats; a trial whose process was
             killed is failed, and its slot run again, twice that long after its last one.
+        seed: the sampler's seed, kept in the study, which a continued study reuses: with
+            --jobs 1 the same search proposes the same values in the same order.
         fit_options: options given to every trial's fit (after --).
     """
     space = read_search_space(require("--search", search))
@@ -84,9 +97,10 @@ def tune(
         raise TuneError(f"--config {config}: {error}") from None
     space.check_keys(fit.parse)
     name, folder = study_location(search, study_name, study_dir)
-    url = storage or default_storage(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    study = open_study(name, url, folder, space, heartbeat)
+    url = study_storage(folder, storage)
+    with study_folder(folder):  # removed again if the study cannot be opened
+        study = open_study(name, url, folder, space, heartbeat, seed, fit)
+        record_storage(folder, url)
     jobs = int(jobs)
     outcome = run_search(
         Search(
@@ -115,12 +129,14 @@ def report(
 ) -> None:
     """Print a study's table and write its best trial's config, running nothing."""
     name, folder = study_location(search, study_name, study_dir)
-    if storage is None and not folder.is_dir():
+    if storage is None and STORAGE_ENV not in os.environ and not folder.is_dir():
         raise TuneError(f"There is no study folder {folder}: run the search first.")
-    url = storage or default_storage(folder)
+    url = study_storage(folder, storage)
+    if url == default_storage(folder) and not (folder / STUDY_DB).is_file():
+        raise TuneError(f"There is no study in {folder}: run the search first.")
     opened = open_storage(url)
     if name not in optuna.get_all_study_names(storage=opened):
-        raise TuneError(f"There is no study {name!r} in {url}: run the search first.")
+        raise TuneError(f"There is no study {name!r} in {shown(url)}: run the search first.")
     study = optuna.load_study(study_name=name, storage=opened)
     print(summary(study, folder), flush=True)
 
@@ -135,10 +151,18 @@ def study_location(
 
 
 def open_study(
-    name: str, url: str, folder: Path, space: SearchSpace, heartbeat: int
+    name: str,
+    url: str,
+    folder: Path,
+    space: SearchSpace,
+    heartbeat: int,
+    seed: int | None,
+    fit: FitParser,
 ) -> optuna.Study:
     """Create the study, or load it to continue it.
 
+    A new study keeps ``seed`` and starts with a trial of the starting config's own values
+    (those within the ranges); a continued one reuses its seed, and refuses another.
     A new study in a folder that already holds trial folders is refused, before anything
     is written there: they belong to a study that is gone, and new trials would take
     their names.
@@ -146,23 +170,41 @@ def open_study(
     leftovers = sorted(path.name for path in folder.glob("trial_*"))
     lost = TuneError(
         f"{folder} holds trial folders ({', '.join(leftovers[:3])}{', …' * (len(leftovers) > 3)}) "
-        f"but {url} has no study {name!r}: they belong to a study that is gone. Move them "
+        f"but {shown(url)} has no study {name!r}: they belong to a study that is gone. Move them "
         "away, or choose another --study_name or --study_dir."
     )
     if leftovers and url == default_storage(folder) and not (folder / STUDY_DB).is_file():
         raise lost
     with study_lock(folder):  # two processes starting at once create the tables once
         storage = open_storage(url, heartbeat_interval=heartbeat)
-        if leftovers and name not in optuna.get_all_study_names(storage=storage):
+        exists = name in optuna.get_all_study_names(storage=storage)
+        if leftovers and not exists:
             raise lost
-        return optuna.create_study(
+        stored = None
+        if exists:
+            study_id = storage.get_study_id_from_name(name)
+            stored = storage.get_study_user_attrs(study_id).get(SAMPLER_SEED)
+            if seed is not None and stored is not None and seed != stored:
+                raise TuneError(
+                    f"--seed {seed}: study {name!r} was started with --seed {stored}; "
+                    "continue it with that seed (or none), or start another study."
+                )
+        seed = seed if stored is None else stored
+        study = optuna.create_study(
             study_name=name,
             storage=storage,
-            sampler=space.sampler,
+            sampler=space.sampler if seed is None else space.seeded_sampler(seed),
             pruner=space.pruner,
             direction=DIRECTION,
             load_if_exists=True,
         )
+        if not exists:
+            if seed is not None:
+                study.set_user_attr(SAMPLER_SEED, seed)
+            starting = space.starting_values(fit.base)
+            if starting:
+                study.enqueue_trial(starting)
+        return study
 
 
 def require(option: str, value: str | None) -> str:
@@ -201,5 +243,7 @@ def main(args: list[str] | None = None) -> None:
         status = tune(**options)
     except (TuneError, SearchSpaceError) as error:
         parser.error(str(error))
+    except StorageError as error:  # not a usage error: the message alone
+        refuse(str(error))
     if status:
         raise SystemExit(status)

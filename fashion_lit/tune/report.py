@@ -19,10 +19,20 @@ BEST_CONFIG = "best.yaml"
 
 
 def trials_table(study: optuna.Study) -> str:
-    """One row per trial: its state, value, epochs, parameters, seed, threads and time."""
+    """One row per trial: its state, value, epochs, parameters, seed, threads, host, time."""
     trials = study.get_trials(deepcopy=False)
     keys = list(dict.fromkeys(key for trial in trials for key in trial.params))
-    header = ["trial", "state", MONITOR, "epochs", *short_names(keys), "seed", "threads", "time"]
+    header = [
+        "trial",
+        "state",
+        MONITOR,
+        "epochs",
+        *short_names(keys),
+        "seed",
+        "threads",
+        "host",
+        "time",
+    ]
     rows = [header]
     for trial in trials:
         rows.append(
@@ -34,6 +44,7 @@ def trials_table(study: optuna.Study) -> str:
                 *(format_value(trial.params.get(key, "")) for key in keys),
                 str(trial.user_attrs.get(SEED, "")),
                 str(trial.user_attrs.get(THREADS, "")),
+                str(trial.user_attrs.get(HOST, "")),
                 duration(trial),
             ]
         )
@@ -64,6 +75,8 @@ def write_best_config(study: optuna.Study, study_dir: Path) -> Path | None:
         f"It ran with the seed below and {threads} torch thread{'s' if threads != 1 else ''}; "
         "to reproduce it:",
         f"  OMP_NUM_THREADS={threads} python -m fashion_lit fit --config {path}",
+        "(a new run beside the trial's); to test the trial's own best checkpoint:",
+        f"  python -m fashion_lit test --config {path} --ckpt_path best",
     ]
     with replaced_atomically(path) as temporary:
         temporary.write_text("".join(f"# {line}\n" for line in header) + best.user_attrs[CONFIG])

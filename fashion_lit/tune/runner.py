@@ -11,6 +11,10 @@ run again. A thread starts a trial only while finished and running trials are fe
 the total, counted under a file lock in the study folder with the start, so processes on
 one machine never overshoot it (several machines may, by a trial each).
 
+Each trial gets the storage's URL, password included, and ``tune``'s pid through its
+environment (:mod:`.study`, :mod:`.parent`): no file or command line holds the password,
+and a trial stops whenever its ``tune`` is gone.
+
 Ctrl-C or SIGTERM sends each running trial SIGTERM: it stops after its batch, saves
 ``last.ckpt`` and is failed, its slot free. Trials run in their own sessions, so a Ctrl-C
 reaches them only through ``tune``, once.
@@ -40,6 +44,7 @@ from optuna.trial import FrozenTrial, TrialState
 from fashion_lit.metrics import MONITOR
 from fashion_lit.runs import logger_options
 from fashion_lit.tune.fit_parser import FitParser
+from fashion_lit.tune.parent import TUNE_PID_ENV
 from fashion_lit.tune.report import format_value
 from fashion_lit.tune.reporter import TrialReporter
 from fashion_lit.tune.space import SearchSpace, as_options
@@ -50,8 +55,10 @@ from fashion_lit.tune.study import (
     RUN_DIR,
     SEED,
     STOPPED_BY,
+    STORAGE_ENV,
     THREADS,
     study_lock,
+    without_password,
 )
 
 #: How often a thread that waits for other processes' trials looks at the study again.
@@ -81,7 +88,7 @@ class Search:
     """What this ``tune`` command runs, and where (the options of :func:`~.command.tune`)."""
 
     study: optuna.Study  # opened with its storage, sampler and pruner
-    storage: str  # its database URL, handed to each trial's ``fit``
+    storage: str  # its database URL, handed to each trial's ``fit`` in its environment
     space: SearchSpace
     fit: FitParser  # the ``fit`` parser with the search's config and options
     study_dir: Path  # the trials' run folders are in it (it exists)
@@ -201,10 +208,11 @@ class SearchRun:
         options = [*as_options(params), f"--seed_everything={seed}"]
         for key, value in (
             (SEED, seed),
-            (THREADS, search.threads),
+            (THREADS, self.threads_per_process),
             (RUN_DIR, str(self.run_dir(trial.number))),
             (HOST, socket.gethostname()),
-            (CONFIG, search.fit.dump(options)),
+            # Its run folder included, so that --ckpt_path best with best.yaml means this trial.
+            (CONFIG, search.fit.dump([*options, *as_options(self._logger_options(trial.number))])),
         ):
             trial.set_user_attr(key, value)
         return options
@@ -239,6 +247,11 @@ class SearchRun:
         say(f"Trial {number} stopped by {stop.name}: failed, its slot runs again ({minutes}).")
         raise TrialStopped(f"stopped by {stop.name}")
 
+    @property
+    def threads_per_process(self) -> int:
+        """A trial's ``--threads``, shared among its processes (its DDP ranks)."""
+        return max(1, self.search.threads // processes_per_trial(self.search.fit.base))
+
     def run_dir(self, number: int) -> Path:
         return self.search.study_dir / f"trial_{number}"
 
@@ -248,20 +261,28 @@ class SearchRun:
         reporter = {
             "class_path": f"{TrialReporter.__module__}.{TrialReporter.__qualname__}",
             "init_args": {
-                "storage": search.storage,
+                "storage": without_password(search.storage),  # written to config.yaml
                 "study_name": search.study.study_name,
                 "trial_number": number,
                 "pruner": search.space.pruner_spec,
             },
         }
         return [
-            *as_options(logger_options(self.run_dir(number))),
+            *as_options(self._logger_options(number)),
             f"--trainer.callbacks+={json.dumps(reporter)}",
         ]
 
+    def _logger_options(self, number: int) -> dict[str, str]:
+        return logger_options(self.run_dir(number))
+
     def _fit(self, command: list[str], log: Path) -> int:
         """Run ``command`` with the trial's thread count, output to ``log``; its status."""
-        env = {**os.environ, "OMP_NUM_THREADS": str(self.search.threads)}
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": str(self.threads_per_process),
+            STORAGE_ENV: self.search.storage,  # with its password, which no file may hold
+            TUNE_PID_ENV: str(os.getpid()),  # the trial stops whenever this process is gone
+        }
         with open(log, "w") as out:
             with self._children_lock:
                 if self._stop.is_set():
@@ -282,6 +303,19 @@ def run_search(search: Search) -> SearchRun:
     run = SearchRun(search)
     run.run()
     return run
+
+
+def processes_per_trial(config: Any) -> int:
+    """The processes a trial's ``fit`` runs on this machine: one per device it is given
+    (``trainer.devices``: a count or a list), one where it leaves the choice to Lightning."""
+    devices = config.get("trainer.devices")
+    if isinstance(devices, int) and not isinstance(devices, bool) and devices > 0:
+        return devices
+    if isinstance(devices, list | tuple) and devices:
+        return len(devices)
+    if isinstance(devices, str) and devices.isdigit() and int(devices) > 0:
+        return int(devices)
+    return 1
 
 
 def trial_seed(base_seed: Any) -> int:

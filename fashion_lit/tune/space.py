@@ -59,6 +59,37 @@ class SearchSpace:
     sampler: BaseSampler
     pruner: BasePruner
     pruner_spec: dict[str, Any]  # its class path and arguments, for each trial's ``fit``
+    sampler_spec: dict[str, Any]  # its class path and arguments, to seed it
+
+    def seeded_sampler(self, seed: int) -> BaseSampler:
+        """The search file's sampler with ``seed`` (its own ``seed``, if any, replaced)."""
+        init_args = {**(self.sampler_spec.get("init_args") or {}), "seed": seed}
+        parser = ArgumentParser(exit_on_error=False)
+        parser.add_argument("--sampler", type=BaseSampler)
+        try:
+            config = parser.parse_object({"sampler": {**self.sampler_spec, "init_args": init_args}})
+            return parser.instantiate(config).sampler
+        except Exception:  # jsonargparse's ArgumentError: the class takes no seed
+            class_path = self.sampler_spec["class_path"]
+            raise SearchSpaceError(
+                f"{self.source}: sampler: {class_path} takes no seed, so --seed cannot apply."
+            ) from None
+
+    def starting_values(self, config: Namespace) -> dict[str, Any]:
+        """The values that ``config`` (the search's starting config) gives the searched
+        keys, those within their ranges: the search's first trial."""
+        values = {}
+        for key, spec in self.params.items():
+            value = config.get(key)
+            distribution = DISTRIBUTIONS[spec["type"]](**_arguments(spec))
+            if isinstance(distribution, CategoricalDistribution):
+                inside = value in distribution.choices
+            else:
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                inside = number and distribution.low <= value <= distribution.high
+            if inside:
+                values[key] = value
+        return values
 
     def suggest(self, trial: optuna.trial.BaseTrial) -> dict[str, Any]:
         """Sample the value of every key for ``trial``."""
@@ -121,6 +152,7 @@ def read_search_space(path: str | Path) -> SearchSpace:
         sampler=objects.sampler,
         pruner=objects.pruner,
         pruner_spec=config.pruner.as_dict(),
+        sampler_spec=config.sampler.as_dict(),
     )
     if not space.params:
         raise SearchSpaceError(f"{path}: params: give at least one key to search.")

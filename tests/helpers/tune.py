@@ -1,7 +1,9 @@
-"""``python -m fashion_lit tune`` run in-process, and a pruner whose verdicts are known."""
+"""``python -m fashion_lit tune`` run in-process or as a command, and a pruner whose verdicts
+are known."""
 
 import contextlib
 import io
+import sys
 from pathlib import Path
 
 import optuna
@@ -30,3 +32,22 @@ def run_tune(folder: Path, *args: str) -> str:
         patch.setenv("PYTHONPATH", str(REPO))
         run(["tune", *args])
     return output.getvalue()
+
+
+def tune_command(tiny_args: list[str], trials: int, *fit_options: str) -> list[str]:
+    """The README's search of ``trials`` trials on the tiny data set, with ``fit_options``."""
+    return [
+        sys.executable,
+        "-m",
+        "fashion_lit",
+        "tune",
+        f"--config={REPO / 'configs' / 'tuned.yaml'}",
+        f"--search={REPO / 'configs' / 'search.yaml'}",
+        f"--trials={trials}",
+        "--heartbeat=1",
+        "--",
+        *tiny_args,
+        "--trainer.max_epochs=1",
+        "--trainer.logger.init_args.log_graph=false",
+        *fit_options,
+    ]
