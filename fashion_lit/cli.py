@@ -30,7 +30,6 @@ from fashion_lit.callbacks.run_config import RunConfig
 from fashion_lit.checkpoints import CheckpointError
 from fashion_lit.checkpoints.request import CheckpointRequest, request_checkpoint
 from fashion_lit.checkpoints.saving import AtomicCheckpointIO
-from fashion_lit.cuda_graph import CudaGraphUnsupportedError
 from fashion_lit.data import DataNotFoundError, DataVerificationError, FashionMNISTDataModule
 from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.images import ImageError
@@ -47,6 +46,7 @@ from fashion_lit.runs import (
     has_run_folders,
     runs_root,
 )
+from fashion_lit.steps import StepUnsupportedError
 
 PROG = "python -m fashion_lit"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -63,12 +63,12 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 #: reported with their message and exit status 2, as a bad option is, not a traceback.
 INPUT_ERRORS: tuple[type[Exception], ...] = (
     CheckpointError,
-    CudaGraphUnsupportedError,
     DataNotFoundError,
     DataVerificationError,
     ImageError,
     OutputError,
     PredictIndexError,
+    StepUnsupportedError,  # the CUDA-graph step's refusals among them
 )
 
 #: The option that loaded a plain state_dict before ``--ckpt_path`` took every kind of

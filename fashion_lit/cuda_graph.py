@@ -18,12 +18,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from fashion_lit.steps import StepUnsupportedError
+
 #: Eager steps before the capture, on a side stream, as PyTorch's CUDA-graph guide advises:
 #: they create the momentum buffers and let cuBLAS and the allocator settle.
 WARMUP_STEPS = 3
 
 
-class CudaGraphUnsupportedError(ValueError):
+class CudaGraphUnsupportedError(StepUnsupportedError):
     """The run asks for ``model.cuda_graph`` with something the graphed step cannot do."""
 
 
