@@ -14,7 +14,9 @@ runs ``benchmarks/tutorial_loop.py --epochs N``. The felt epoch of each side is
 logs), start-up excluded.
 
 ``epochs``: the training epochs alone (evaluation and start-up excluded), timed inside
-one process, ``--repeats`` runs of ``--epochs`` epochs per side.
+one process, ``--repeats`` runs of ``--epochs`` epochs per side, with a third side, the
+floor: a plain PyTorch loop over the same resident tensors (``benchmarks/floor_loop.py``,
+no framework), against which each fashion_lit variant's epoch is also put as a ratio.
 
 A variant is a named set of extra fashion_lit options (``NAME=OPTIONS``); each is timed
 beside the tutorial loop. Without ``--variant`` there is one, ``default``, without
@@ -22,6 +24,7 @@ options. Run it with::
 
     python benchmarks/speed.py whole                        # or: make bench
     python benchmarks/speed.py epochs --epochs 2            # or: make bench-epochs
+    python benchmarks/speed.py epochs --repeats 4 --variant lean=--model.step=lean
     python benchmarks/speed.py whole --accelerator cuda \\
         --variant eager= --variant cuda_graph=--model.cuda_graph=true
 
@@ -40,6 +43,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from floor_loop import run as run_floor_loop
 from lightning.pytorch import Callback
 from measure import machine, rounded, seconds_to_exit, versions
 from tutorial_loop import run as run_tutorial_loop
@@ -49,6 +53,7 @@ from fashion_lit.cli import cli_main
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE.parent / "configs" / "quickstart.yaml"
 TUTORIAL = "tutorial loop"
+FLOOR = "floor"
 WHOLE_EPOCHS = (1, 3, 5)
 
 Variant = tuple[str, list[str]]
@@ -206,20 +211,31 @@ def fashion_lit_epochs(args: argparse.Namespace, runs: str, options: list[str]) 
     return timer.seconds
 
 
+def floor_epochs(args: argparse.Namespace, runs: str) -> list[float]:
+    """The floor's epochs, over the training split that the first variant's options give."""
+    cli = cli_main(fashion_lit_options(args, runs, args.variant[0][1]), run=False)
+    return run_floor_loop(cli.datamodule, args.epochs, 0, args.accelerator)["epoch_seconds"]
+
+
 def epochs(args: argparse.Namespace) -> dict:
-    """Seconds of each training epoch of each side; their medians."""
-    seconds: dict[str, list[float]] = {TUTORIAL: [], **{name: [] for name, _ in args.variant}}
+    """Seconds of each training epoch of each side; their medians, and their ratios to the
+    tutorial loop's and to the floor's."""
+    seconds: dict[str, list[float]] = {TUTORIAL: [], FLOOR: []}
+    seconds.update({name: [] for name, _ in args.variant})
     with tempfile.TemporaryDirectory(prefix="fashion_lit-bench-") as runs:
         for _ in range(args.repeats):
             tutorial = run_tutorial_loop(args.data_dir, args.epochs, 0, args.accelerator)
             seconds[TUTORIAL] += tutorial["epoch_seconds"]
+            seconds[FLOOR] += floor_epochs(args, runs)
             for name, options in args.variant:
                 seconds[name] += fashion_lit_epochs(args, runs, options)
     reference = statistics.median(seconds[TUTORIAL])
+    floor = statistics.median(seconds[FLOOR])
     return {
         name: {
             "epoch_median_s": statistics.median(values),
             "ratio": statistics.median(values) / reference,
+            "floor_ratio": statistics.median(values) / floor,
             "epochs_s": values,
         }
         for name, values in seconds.items()
@@ -227,14 +243,20 @@ def epochs(args: argparse.Namespace) -> dict:
 
 
 def epochs_table(sides: dict) -> list[str]:
-    rows = ["| side | training epoch, median | ratio |", "| --- | --- | --- |"]
+    rows = [
+        "| side | training epoch, median | ratio to the tutorial loop | ratio to the floor |",
+        "| --- | --- | --- | --- |",
+    ]
+    labels = {
+        TUTORIAL: "plain tutorial loop (`DataLoader` + `ToTensor`)",
+        FLOOR: "floor: plain PyTorch loop over the resident tensors (`floor_loop.py`)",
+    }
     for name, side in sides.items():
-        label = (
-            "plain tutorial loop (`DataLoader` + `ToTensor`)"
-            if name == TUTORIAL
-            else f"fashion_lit `fit` ({name})"
+        label = labels.get(name, f"fashion_lit `fit` ({name})")
+        rows.append(
+            f"| {label} | {side['epoch_median_s']:.2f} s | {side['ratio']:.2f} "
+            f"| {side['floor_ratio']:.2f} |"
         )
-        rows.append(f"| {label} | {side['epoch_median_s']:.2f} s | {side['ratio']:.2f} |")
     return rows
 
 

@@ -102,9 +102,14 @@ def test_speed_epochs_times_the_training_epochs_of_each_side(speed, tiny_data, c
     result = speed.main(
         ["epochs", "--repeats=1", "--epochs=2", f"--data-dir={data_dir}", f"--variant=a={options}"]
     )
-    assert len(result["sides"]["tutorial loop"]["epochs_s"]) == 2
-    assert len(result["sides"]["a"]["epochs_s"]) == 2
-    assert "| fashion_lit `fit` (a) |" in capsys.readouterr().out
+    sides = result["sides"]
+    assert [len(sides[name]["epochs_s"]) for name in ("tutorial loop", "floor", "a")] == [2, 2, 2]
+    assert sides["floor"]["floor_ratio"] == 1
+    assert sides["a"]["floor_ratio"] == pytest.approx(
+        sides["a"]["epoch_median_s"] / sides["floor"]["epoch_median_s"]
+    )
+    table = capsys.readouterr().out
+    assert "| fashion_lit `fit` (a) |" in table and "| floor: plain PyTorch loop" in table
 
 
 def test_profile_accounts_for_every_second_of_fit_and_test(tiny_data):
