@@ -51,8 +51,8 @@ data: install ## Acquire FashionMNIST into data/ (Debian package where possible,
 	fi
 	$(PY) -m fashion_lit.data --data_dir $(DATA_DIR)
 
-fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart)
-	$(PY) -m fashion_lit fit --config $(CONFIG)
+fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart), then test its best checkpoint
+	$(PY) -m fashion_lit fit --config $(CONFIG) --test_after_fit true
 
 test: data browser lint ## Check the style, then run every test, the slow real-data one included
 	$(PY) -m pytest

@@ -9,6 +9,7 @@ network or names foreign classes is refused before anything runs. A command with
 checkpoint continues that run's folder; one that fails leaves no folder of its own behind.
 """
 
+import json
 import shutil
 import sys
 import threading
@@ -34,13 +35,20 @@ from fashion_lit.data import DataNotFoundError, DataVerificationError, FashionMN
 from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.images import ImageError
 from fashion_lit.interrupts import clean_stop_on_signals
-from fashion_lit.io.files import NO_ROOM, OutputError, file_being_written, no_space_error
+from fashion_lit.io.files import (
+    NO_ROOM,
+    OutputError,
+    file_being_written,
+    no_space_error,
+    replaced_atomically,
+)
 from fashion_lit.loggers import RunLogger
 from fashion_lit.metrics import MONITOR
 from fashion_lit.module import ImageClassifier
 from fashion_lit.runs import (
     CHECKPOINTS,
     RUNS_ROOT,
+    TEST_RESULTS,
     claim_run,
     config_file_name,
     has_run_folders,
@@ -110,6 +118,14 @@ class FashionLitCLI(LightningCLI):
             default=False,
             help="validate, test or predict with the untrained network's random weights "
             "(a smoke test); otherwise --ckpt_path is required.",
+        )
+        parser.add_argument(
+            "--test_after_fit",
+            type=bool,
+            default=False,
+            help="fit only: then test the run's best checkpoint (by val/acc) in the same "
+            f"process, as `test --ckpt_path best` would; its results go to {TEST_RESULTS} "
+            "and its config to config-test.yaml in the run folder.",
         )
         parser.add_argument(RETIRED_WEIGHTS, default=None, help=SUPPRESS)
 
@@ -237,9 +253,34 @@ class FashionLitCLI(LightningCLI):
         return trainer
 
     def fit(self, model: LightningModule, **kwargs: Any) -> None:
-        """``trainer.fit``, stopping cleanly between two batches on Ctrl-C or SIGTERM."""
+        """``trainer.fit``, stopping cleanly between two batches on Ctrl-C or SIGTERM;
+        then, with ``--test_after_fit true``, the test of its best checkpoint."""
         with clean_stop_on_signals():
             self._run(self.trainer.fit, model, **kwargs)
+        if self._own(self.config).test_after_fit:
+            self.test_best(model, kwargs.get("datamodule"))
+
+    def test_best(self, model: LightningModule, datamodule: Any) -> None:
+        """Test the fit's best checkpoint by ``val/acc`` as ``test --ckpt_path best``
+        does, in this process; save its config and results in the run folder."""
+        checkpoints = self.trainer.checkpoint_callback
+        best = checkpoints.best_model_path if checkpoints else ""  # the same on every rank
+        if not best:
+            refuse("--test_after_fit: the fit saved no best checkpoint to test.")
+        config = self._own(self.config).clone()
+        config.ckpt_path = best
+        run_config = next((c for c in self.trainer.callbacks if isinstance(c, RunConfig)), None)
+        results = self.trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
+        run = self.run_dir  # rank 0's alone
+        if run is not None:
+            if run_config is not None:
+                test_config = run / config_file_name(run, "test")
+                run_config.parser.save(
+                    config, test_config, skip_none=False, overwrite=True, multifile=False
+                )
+            record = {"checkpoint": Path(best).name, **results[0]}
+            with replaced_atomically(run / TEST_RESULTS) as temporary:
+                temporary.write_text(json.dumps(record, indent=2) + "\n")
 
     def validate(self, model: LightningModule, **kwargs: Any) -> None:
         self._run(self.trainer.validate, model, **kwargs)
