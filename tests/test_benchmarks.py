@@ -7,7 +7,6 @@ import sys
 import pytest
 import torch
 
-from fashion_lit.data import acquire
 from tests.helpers.paths import REPO
 from tests.helpers.tiny_data import TINY_TEST, TINY_VAL, tiny_images
 
@@ -20,14 +19,6 @@ def speed(monkeypatch):
     import speed
 
     return speed
-
-
-@pytest.fixture
-def tiny_data(tiny_mirror, tiny_checksums, workdir) -> tuple[str, str]:
-    """The tiny data set, acquired; the fashion_lit options that read it."""
-    acquire(workdir / "data", [tiny_mirror], download=False, checksums=tiny_checksums)
-    options = f"--data.checksums={tiny_checksums} --data.val_size={TINY_VAL} --data.download=false"
-    return str(workdir / "data"), options
 
 
 def run_script(*command: str) -> tuple[dict, str]:
