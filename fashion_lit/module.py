@@ -111,6 +111,8 @@ class ImageClassifier(LightningModule):
         self.epoch_sums = EpochSums()  # the lean steps' running loss and accuracy
         # The step mode of the attached trainer's fit, chosen when Lightning first asks.
         self.step_in_use: str | None = None
+        # Whether the lean step may call backward itself (see on_fit_start).
+        self.plain_backward = False
 
     @property
     def trainer(self) -> Trainer:
@@ -160,6 +162,11 @@ class ImageClassifier(LightningModule):
     def on_fit_start(self) -> None:
         if self.step_mode() == CUDA_GRAPH:
             check_supported(self.trainer, self)
+        # One process in full precision: backward is loss.backward(), without the hooks
+        # around it. Under DDP (which syncs gradients there) or with a gradient scaler,
+        # Lightning's manual_backward does what is needed.
+        trainer = self.trainer
+        self.plain_backward = trainer.world_size == 1 and str(trainer.precision) == "32-true"
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         carry_step_count(checkpoint)
@@ -188,13 +195,18 @@ class ImageClassifier(LightningModule):
     def lean_training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """The automatic step's arithmetic, called directly: backward, the optimizer's
         step (through Lightning's wrapper, which counts ``global_step``), zero_grad, then
-        the schedule's step, as Lightning orders them; the epoch's sums stay on the device."""
+        the schedule's step, as Lightning orders them; the epoch's sums stay on the device.
+        Callbacks' ``on_before_backward``/``on_after_backward`` and ``on_before_zero_grad``
+        hooks are not called on one process: ``--model.step automatic`` calls them."""
         optimizer = self.optimizers()
         if self.step_in_use == CUDA_GRAPH:
             loss, preds, targets = self.graphed_model_step(batch)
         else:
             loss, preds, targets = self.model_step(batch)
-            self.manual_backward(loss)
+            if self.plain_backward:
+                loss.backward()
+            else:
+                self.manual_backward(loss)
         optimizer.step()  # after the graph's own update it finds no gradients: a count
         optimizer.optimizer.zero_grad()
         scheduler = self.lr_schedulers()
