@@ -100,7 +100,7 @@ def test_the_captured_step_equals_the_same_step_run_eagerly():
 def test_the_tuned_recipe_trains_with_the_graph_as_with_the_eager_step(run_cli, gpu_args):
     recipe = TUNED_RECIPE
     eager = run_cli("fit", *gpu_args, *recipe)
-    graphed = run_cli("fit", *gpu_args, *recipe, "--model.cuda_graph=true")
+    graphed = run_cli("fit", *gpu_args, *recipe, "--model.step=cuda_graph")
     assert graphed.model.graphed_step is not None and graphed.model.graphed_step.graph is not None
     assert float(graphed.trainer.callback_metrics["val/acc"]) == pytest.approx(
         float(eager.trainer.callback_metrics["val/acc"]), abs=2 / 128
