@@ -24,7 +24,8 @@ options. Run it with::
 
     python benchmarks/speed.py whole                        # or: make bench
     python benchmarks/speed.py epochs --epochs 2            # or: make bench-epochs
-    python benchmarks/speed.py epochs --repeats 4 --variant lean=--model.step=lean
+    python benchmarks/speed.py epochs --repeats 4 --without-tutorial \\
+        --variant automatic=--model.step=automatic --variant lean=--model.step=lean
     python benchmarks/speed.py whole --accelerator cuda \\
         --variant eager= --variant cuda_graph=--model.cuda_graph=true
 
@@ -92,6 +93,11 @@ def parse_arguments(args: Sequence[str] | None = None) -> argparse.Namespace:
         sub.add_argument("--data-dir", default="data")
         if mode == "epochs":
             sub.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
+            sub.add_argument(
+                "--without-tutorial",
+                action="store_true",
+                help="time the floor and the variants alone (their ratios to the floor)",
+            )
     parsed = parser.parse_args(args)
     parsed.variant = parsed.variant or [("default", [])]
     names = [name for name, _ in parsed.variant]
@@ -220,21 +226,22 @@ def floor_epochs(args: argparse.Namespace, runs: str) -> list[float]:
 def epochs(args: argparse.Namespace) -> dict:
     """Seconds of each training epoch of each side; their medians, and their ratios to the
     tutorial loop's and to the floor's."""
-    seconds: dict[str, list[float]] = {TUTORIAL: [], FLOOR: []}
-    seconds.update({name: [] for name, _ in args.variant})
+    seconds: dict[str, list[float]] = {} if args.without_tutorial else {TUTORIAL: []}
+    seconds.update({FLOOR: [], **{name: [] for name, _ in args.variant}})
     with tempfile.TemporaryDirectory(prefix="fashion_lit-bench-") as runs:
         for _ in range(args.repeats):
-            tutorial = run_tutorial_loop(args.data_dir, args.epochs, 0, args.accelerator)
-            seconds[TUTORIAL] += tutorial["epoch_seconds"]
+            if not args.without_tutorial:
+                tutorial = run_tutorial_loop(args.data_dir, args.epochs, 0, args.accelerator)
+                seconds[TUTORIAL] += tutorial["epoch_seconds"]
             seconds[FLOOR] += floor_epochs(args, runs)
             for name, options in args.variant:
                 seconds[name] += fashion_lit_epochs(args, runs, options)
-    reference = statistics.median(seconds[TUTORIAL])
+    reference = statistics.median(seconds[TUTORIAL]) if TUTORIAL in seconds else None
     floor = statistics.median(seconds[FLOOR])
     return {
         name: {
             "epoch_median_s": statistics.median(values),
-            "ratio": statistics.median(values) / reference,
+            "ratio": statistics.median(values) / reference if reference else None,
             "floor_ratio": statistics.median(values) / floor,
             "epochs_s": values,
         }
@@ -253,9 +260,9 @@ def epochs_table(sides: dict) -> list[str]:
     }
     for name, side in sides.items():
         label = labels.get(name, f"fashion_lit `fit` ({name})")
+        ratio = "—" if side["ratio"] is None else f"{side['ratio']:.2f}"
         rows.append(
-            f"| {label} | {side['epoch_median_s']:.2f} s | {side['ratio']:.2f} "
-            f"| {side['floor_ratio']:.2f} |"
+            f"| {label} | {side['epoch_median_s']:.2f} s | {ratio} | {side['floor_ratio']:.2f} |"
         )
     return rows
 

@@ -45,6 +45,7 @@ def test_speed_accepts_the_accelerator_and_repeats_in_both_modes(speed):
         args = speed.parse_arguments([mode, "--accelerator", "cuda", "--repeats", "3"])
         assert (args.mode, args.accelerator, args.repeats) == (mode, "cuda", 3)
     assert speed.parse_arguments(["epochs", "--epochs", "4"]).epochs == 4
+    assert speed.parse_arguments(["epochs", "--without-tutorial"]).without_tutorial
 
 
 @pytest.mark.parametrize(
