@@ -74,23 +74,28 @@ class EpochSums:
     updated without a host synchronisation, read once at the epoch's end."""
 
     def __init__(self) -> None:
-        self.sums: Tensor | None = None  # [sum of per-image losses, correct predictions]
+        self.loss_sum: Tensor | None = None  # of the per-image losses
+        self.correct: Tensor | None = None  # predictions
         self.images = 0
 
     def update(self, loss: Tensor, predicted: Tensor, targets: Tensor) -> None:
-        count = len(targets)
-        batch = torch.stack([loss.detach() * count, (predicted == targets).sum().to(loss.dtype)])
-        self.sums = batch if self.sums is None else self.sums.add_(batch)
+        count, right = len(targets), (predicted == targets).sum()
+        if self.loss_sum is None or self.correct is None:
+            self.loss_sum, self.correct = loss.detach() * count, right
+        else:
+            self.loss_sum.add_(loss.detach(), alpha=count)
+            self.correct.add_(right)
         self.images += count
 
     def read(self, trainer: Trainer) -> tuple[Tensor, Tensor] | None:
         """The epoch's mean loss per image and accuracy over every process (None before
         any batch), then starts afresh."""
-        if self.sums is None:
+        if self.loss_sum is None or self.correct is None:
             return None
-        images = torch.tensor(float(self.images), device=self.sums.device)
-        totals = trainer.strategy.reduce(torch.cat([self.sums, images.view(1)]), reduce_op="sum")
-        self.sums, self.images = None, 0
+        images = torch.tensor(float(self.images), device=self.loss_sum.device)
+        totals = torch.stack([self.loss_sum, self.correct.to(self.loss_sum.dtype), images])
+        totals = trainer.strategy.reduce(totals, reduce_op="sum")
+        self.loss_sum, self.correct, self.images = None, None, 0
         return totals[0] / totals[2], totals[1] / totals[2]
 
 

@@ -104,6 +104,18 @@ def test_speed_epochs_times_the_training_epochs_of_each_side(speed, tiny_data, c
     assert "| fashion_lit `fit` (a) |" in table and "| floor: plain PyTorch loop" in table
 
 
+def test_speed_epochs_without_the_tutorial_puts_the_step_modes_beside_the_floor(
+    speed, tiny_data, capsys
+):
+    data_dir, options = tiny_data
+    variants = [f"--variant={mode}=--model.step={mode} {options}" for mode in ("automatic", "lean")]
+    args = ["epochs", "--repeats=1", "--epochs=1", "--without-tutorial", f"--data-dir={data_dir}"]
+    sides = speed.main([*args, *variants])["sides"]
+    assert list(sides) == ["floor", "automatic", "lean"]
+    assert all(side["ratio"] is None and side["floor_ratio"] > 0 for side in sides.values())
+    assert "| fashion_lit `fit` (lean) | " in capsys.readouterr().out
+
+
 def test_profile_accounts_for_every_second_of_fit_and_test(tiny_data):
     data_dir, options = tiny_data
     result, table = run_script(
