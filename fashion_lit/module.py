@@ -196,8 +196,8 @@ class ImageClassifier(LightningModule):
         """The automatic step's arithmetic, called directly: backward, the optimizer's
         step (through Lightning's wrapper, which counts ``global_step``), zero_grad, then
         the schedule's step, as Lightning orders them; the epoch's sums stay on the device.
-        Callbacks' ``on_before_backward``/``on_after_backward`` and ``on_before_zero_grad``
-        hooks are not called on one process: ``--model.step automatic`` calls them."""
+        Callbacks' ``on_before_zero_grad`` hooks are not called, nor, on one process,
+        ``on_before_backward``/``on_after_backward``: ``--model.step automatic`` calls them."""
         optimizer = self.optimizers()
         if self.step_in_use == CUDA_GRAPH:
             loss, preds, targets = self.graphed_model_step(batch)
