@@ -12,6 +12,9 @@ RAW := $(DATA_DIR)/FashionMNIST/raw
 IDX_FILES := $(addprefix $(RAW)/,train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 CKPT ?= best
 PORT ?= 8000
+# What a PyTorch GPU image (torch, lightning, torchmetrics, tensorboard) lacks for gpu-check:
+# the CLI's parser and the test runner, pure-Python wheels at the versions installed here.
+GPU_WHEELS := jsonargparse docstring_parser typeshed_client pytest pluggy iniconfig pygments
 
 # $(call debian_package,PACKAGE,FILE): install Debian's PACKAGE with apt-get when FILE is
 # absent and make runs as root, else say how to.
@@ -51,8 +54,8 @@ data: install ## Acquire FashionMNIST into data/ (Debian package where possible,
 	fi
 	$(PY) -m fashion_lit.data --data_dir $(DATA_DIR)
 
-fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart)
-	$(PY) -m fashion_lit fit --config $(CONFIG)
+fit: data ## Train with CONFIG (default: the tutorial's 5-epoch quickstart), then test its best checkpoint
+	$(PY) -m fashion_lit fit --config $(CONFIG) --test_after_fit true
 
 try: data ## A first try in under a minute: configs/try.yaml, runs in lightning_logs/try/
 	$(PY) -m fashion_lit fit --config configs/try.yaml
@@ -93,16 +96,14 @@ bench-epochs: data ## Time training epochs alone beside the tutorial loop's
 profile: data ## Where the seconds of `make fit`'s command and of a test go
 	$(PY) benchmarks/profile_run.py --data-dir $(DATA_DIR)
 
-gpu-check: ## On a CUDA GPU: gpu tests, quickstart eager and with model.cuda_graph, speed table
+gpu-check: ## On a CUDA GPU: gpu tests, T_import, the quickstart and the epoch with each step mode
 	bash benchmarks/gpu_check.sh
 
 gpu-bundle: data ## Put into .gpu/ what a GPU machine without network needs for gpu-check
 	mkdir -p .gpu/wheels .gpu/fashion-mnist
 	for f in $(IDX_FILES); do gzip -c $$f > .gpu/fashion-mnist/$$(basename $$f).gz; done
-	$(PY) -m pip download --quiet --no-deps --dest .gpu/wheels \
-	  "jsonargparse==$$($(PY) -c 'import jsonargparse; print(jsonargparse.__version__)')" \
-	  "docstring_parser==$$($(PY) -c 'from importlib.metadata import version; print(version("docstring_parser"))')" \
-	  "typeshed_client==$$($(PY) -c 'from importlib.metadata import version; print(version("typeshed_client"))')"
+	$(PY) -m pip download --quiet --no-deps --dest .gpu/wheels $$($(PY) -c \
+	  'from importlib.metadata import version; print(*(f"{p}=={version(p)}" for p in "$(GPU_WHEELS)".split()))')
 
 predict: install ## Predict test image 0 with the best checkpoint of the latest run
 	$(PY) -m fashion_lit predict --config $(CONFIG) --ckpt_path best --data.predict_indices '[0]'

@@ -8,13 +8,17 @@ every figure is a median.
 count, the default progress bar, the data already acquired and verified (``make bench``
 runs ``make data`` first). fashion_lit runs
 ``python -m fashion_lit fit --config configs/quickstart.yaml --trainer.max_epochs N`` for
-N = 1, 3 and 5, the 5-epoch fit followed by ``test --ckpt_path best``; the tutorial side
+N = 1, 3 and 5, the 5-epoch fit with ``--test_after_fit true`` (the quickstart as one
+command, as ``make fit`` runs it: its best checkpoint tested in the same process); the
+tutorial side, which tests after every epoch,
 runs ``benchmarks/tutorial_loop.py --epochs N``. The felt epoch of each side is
 (T3 − T1) / 2: an epoch with all that comes with it (evaluation, checkpoints, pictures,
 logs), start-up excluded.
 
 ``epochs``: the training epochs alone (evaluation and start-up excluded), timed inside
-one process, ``--repeats`` runs of ``--epochs`` epochs per side.
+one process, ``--repeats`` runs of ``--epochs`` epochs per side, with a third side, the
+floor: a plain PyTorch loop over the same resident tensors (``benchmarks/floor_loop.py``,
+no framework), against which each fashion_lit variant's epoch is also put as a ratio.
 
 A variant is a named set of extra fashion_lit options (``NAME=OPTIONS``); each is timed
 beside the tutorial loop. Without ``--variant`` there is one, ``default``, without
@@ -22,6 +26,8 @@ options. Run it with::
 
     python benchmarks/speed.py whole                        # or: make bench
     python benchmarks/speed.py epochs --epochs 2            # or: make bench-epochs
+    python benchmarks/speed.py epochs --repeats 4 --without-tutorial \\
+        --variant automatic=--model.step=automatic --variant lean=--model.step=lean
     python benchmarks/speed.py whole --accelerator cuda \\
         --variant eager= --variant cuda_graph=--model.cuda_graph=true
 
@@ -40,6 +46,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from floor_loop import run as run_floor_loop
 from lightning.pytorch import Callback
 from measure import machine, rounded, seconds_to_exit, versions
 from tutorial_loop import run as run_tutorial_loop
@@ -49,6 +56,7 @@ from fashion_lit.cli import cli_main
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE.parent / "configs" / "quickstart.yaml"
 TUTORIAL = "tutorial loop"
+FLOOR = "floor"
 WHOLE_EPOCHS = (1, 3, 5)
 
 Variant = tuple[str, list[str]]
@@ -87,6 +95,11 @@ def parse_arguments(args: Sequence[str] | None = None) -> argparse.Namespace:
         sub.add_argument("--data-dir", default="data")
         if mode == "epochs":
             sub.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
+            sub.add_argument(
+                "--without-tutorial",
+                action="store_true",
+                help="time the floor and the variants alone (their ratios to the floor)",
+            )
     parsed = parser.parse_args(args)
     parsed.variant = parsed.variant or [("default", [])]
     names = [name for name, _ in parsed.variant]
@@ -122,11 +135,10 @@ def whole(args: argparse.Namespace) -> dict:
                     common = fashion_lit_options(args, runs, options)
                     fit = [python, "-m", "fashion_lit", "fit", *common]
                     fit.append(f"--trainer.max_epochs={epochs}")
+                    if epochs == WHOLE_EPOCHS[-1]:
+                        fit.append("--test_after_fit=true")
                     times = seconds.setdefault(name, {})
                     times.setdefault(str(epochs), []).append(seconds_to_exit(fit))
-                    if epochs == WHOLE_EPOCHS[-1]:
-                        test = [python, "-m", "fashion_lit", "test", *common, "--ckpt_path=best"]
-                        times.setdefault("test", []).append(seconds_to_exit(test))
     sides = {name: medians(times) for name, times in seconds.items()}
     for side in sides.values():
         side["felt_epoch_ratio"] = side["felt_epoch_s"] / sides[TUTORIAL]["felt_epoch_s"]
@@ -136,22 +148,21 @@ def whole(args: argparse.Namespace) -> dict:
 
 def medians(times: dict[str, list[float]]) -> dict:
     """A side's median seconds: per epoch count, the felt epoch, and the whole job
-    (5 epochs, then the test where there is one)."""
+    (5 epochs and the test, one process)."""
     median = {count: statistics.median(values) for count, values in times.items()}
     return {
         **{f"{count}_epochs_s": median[str(count)] for count in WHOLE_EPOCHS},
-        "test_s": median.get("test"),
         "felt_epoch_s": (median["3"] - median["1"]) / 2,
-        "whole_s": median["5"] + median.get("test", 0.0),
+        "whole_s": median["5"],
         "runs_s": times,
     }
 
 
 def whole_table(sides: dict) -> list[str]:
     rows = [
-        "| side | 1 epoch | 3 epochs | 5 epochs | felt epoch (T3 − T1) / 2 | ratio "
-        "| 5 epochs, then `test` | ratio |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| side | 1 epoch | 3 epochs | 5 epochs and the test, one process "
+        "| felt epoch (T3 − T1) / 2 | ratio | 5-epoch ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, side in sides.items():
         label = (
@@ -159,12 +170,10 @@ def whole_table(sides: dict) -> list[str]:
             if name == TUTORIAL
             else f"fashion_lit `fit` ({name})"
         )
-        then_test = "" if name == TUTORIAL else " (two processes)"
         rows.append(
             f"| {label} | {side['1_epochs_s']:.1f} s | {side['3_epochs_s']:.1f} s "
             f"| {side['5_epochs_s']:.1f} s | {side['felt_epoch_s']:.2f} s "
-            f"| {side['felt_epoch_ratio']:.2f} | {side['whole_s']:.1f} s{then_test} "
-            f"| {side['whole_ratio']:.2f} |"
+            f"| {side['felt_epoch_ratio']:.2f} | {side['whole_ratio']:.2f} |"
         )
     return rows
 
@@ -206,20 +215,32 @@ def fashion_lit_epochs(args: argparse.Namespace, runs: str, options: list[str]) 
     return timer.seconds
 
 
+def floor_epochs(args: argparse.Namespace, runs: str) -> list[float]:
+    """The floor's epochs, over the training split that the first variant's options give."""
+    cli = cli_main(fashion_lit_options(args, runs, args.variant[0][1]), run=False)
+    return run_floor_loop(cli.datamodule, args.epochs, 0, args.accelerator)["epoch_seconds"]
+
+
 def epochs(args: argparse.Namespace) -> dict:
-    """Seconds of each training epoch of each side; their medians."""
-    seconds: dict[str, list[float]] = {TUTORIAL: [], **{name: [] for name, _ in args.variant}}
+    """Seconds of each training epoch of each side; their medians, and their ratios to the
+    tutorial loop's and to the floor's."""
+    seconds: dict[str, list[float]] = {} if args.without_tutorial else {TUTORIAL: []}
+    seconds.update({FLOOR: [], **{name: [] for name, _ in args.variant}})
     with tempfile.TemporaryDirectory(prefix="fashion_lit-bench-") as runs:
         for _ in range(args.repeats):
-            tutorial = run_tutorial_loop(args.data_dir, args.epochs, 0, args.accelerator)
-            seconds[TUTORIAL] += tutorial["epoch_seconds"]
+            if not args.without_tutorial:
+                tutorial = run_tutorial_loop(args.data_dir, args.epochs, 0, args.accelerator)
+                seconds[TUTORIAL] += tutorial["epoch_seconds"]
+            seconds[FLOOR] += floor_epochs(args, runs)
             for name, options in args.variant:
                 seconds[name] += fashion_lit_epochs(args, runs, options)
-    reference = statistics.median(seconds[TUTORIAL])
+    reference = statistics.median(seconds[TUTORIAL]) if TUTORIAL in seconds else None
+    floor = statistics.median(seconds[FLOOR])
     return {
         name: {
             "epoch_median_s": statistics.median(values),
-            "ratio": statistics.median(values) / reference,
+            "ratio": statistics.median(values) / reference if reference else None,
+            "floor_ratio": statistics.median(values) / floor,
             "epochs_s": values,
         }
         for name, values in seconds.items()
@@ -227,14 +248,20 @@ def epochs(args: argparse.Namespace) -> dict:
 
 
 def epochs_table(sides: dict) -> list[str]:
-    rows = ["| side | training epoch, median | ratio |", "| --- | --- | --- |"]
+    rows = [
+        "| side | training epoch, median | ratio to the tutorial loop | ratio to the floor |",
+        "| --- | --- | --- | --- |",
+    ]
+    labels = {
+        TUTORIAL: "plain tutorial loop (`DataLoader` + `ToTensor`)",
+        FLOOR: "floor: plain PyTorch loop over the resident tensors (`floor_loop.py`)",
+    }
     for name, side in sides.items():
-        label = (
-            "plain tutorial loop (`DataLoader` + `ToTensor`)"
-            if name == TUTORIAL
-            else f"fashion_lit `fit` ({name})"
+        label = labels.get(name, f"fashion_lit `fit` ({name})")
+        ratio = "—" if side["ratio"] is None else f"{side['ratio']:.2f}"
+        rows.append(
+            f"| {label} | {side['epoch_median_s']:.2f} s | {ratio} | {side['floor_ratio']:.2f} |"
         )
-        rows.append(f"| {label} | {side['epoch_median_s']:.2f} s | {side['ratio']:.2f} |")
     return rows
 
 

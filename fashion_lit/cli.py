@@ -9,6 +9,7 @@ network or names foreign classes is refused before anything runs. A command with
 checkpoint continues that run's folder; one that fails leaves no folder of its own behind.
 """
 
+import json
 import shutil
 import sys
 import threading
@@ -33,12 +34,17 @@ from fashion_lit.checkpoints import CheckpointError
 from fashion_lit.checkpoints.request import CheckpointRequest, request_checkpoint
 from fashion_lit.checkpoints.saving import AtomicCheckpointIO
 from fashion_lit.console import quiet_third_party
-from fashion_lit.cuda_graph import CudaGraphUnsupportedError
 from fashion_lit.data import DataNotFoundError, DataVerificationError, FashionMNISTDataModule
 from fashion_lit.data.datamodule import PredictIndexError
 from fashion_lit.images import ImageError
 from fashion_lit.interrupts import clean_stop_on_signals
-from fashion_lit.io.files import NO_ROOM, OutputError, file_being_written, no_space_error
+from fashion_lit.io.files import (
+    NO_ROOM,
+    OutputError,
+    file_being_written,
+    no_space_error,
+    replaced_atomically,
+)
 from fashion_lit.loggers import RunLogger
 from fashion_lit.metrics import MONITOR
 from fashion_lit.module import ImageClassifier, ScheduleLengthError
@@ -53,12 +59,14 @@ from fashion_lit.run_report import end_of_run, unbounded_training
 from fashion_lit.runs import (
     CHECKPOINTS,
     RUNS_ROOT,
+    TEST_RESULTS,
     claim_run,
     config_file_name,
     has_run_folders,
     holds_a_run,
     runs_root,
 )
+from fashion_lit.steps import StepUnsupportedError
 
 PROG = "python -m fashion_lit"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -80,13 +88,13 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 #: reported with their message and exit status 2, as a bad option is, not a traceback.
 INPUT_ERRORS: tuple[type[Exception], ...] = (
     CheckpointError,
-    CudaGraphUnsupportedError,
     DataNotFoundError,
     DataVerificationError,
     ImageError,
     OutputError,
     PredictIndexError,
     ScheduleLengthError,
+    StepUnsupportedError,  # the CUDA-graph step's refusals among them
 )
 
 #: The option that loaded a plain state_dict before ``--ckpt_path`` took every kind of
@@ -164,6 +172,17 @@ class FashionLitCLI(LightningCLI):
             )
         else:
             parser.add_argument("--untrained", type=bool, default=False, help=SUPPRESS)
+        if getattr(parser, "command", None) == "fit":
+            parser.add_argument(
+                "--test_after_fit",
+                type=bool,
+                default=False,
+                help="then test the run's best checkpoint (by val/acc) in the same process, "
+                f"as `test --ckpt_path best` would; its results go to {TEST_RESULTS} and its "
+                "config to config-test.yaml in the run folder.",
+            )
+        else:  # read and ignored: a fit's config.yaml holds it
+            parser.add_argument("--test_after_fit", type=bool, default=False, help=SUPPRESS)
         parser.add_argument(RETIRED_WEIGHTS, default=None, help=SUPPRESS)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
@@ -318,12 +337,38 @@ class FashionLitCLI(LightningCLI):
         return trainer
 
     def fit(self, model: LightningModule, **kwargs: Any) -> None:
-        """``trainer.fit``, stopping cleanly between two batches on Ctrl-C or SIGTERM."""
+        """``trainer.fit``, stopping cleanly between two batches on Ctrl-C or SIGTERM;
+        then, with ``--test_after_fit true``, the test of its best checkpoint."""
         unbounded = unbounded_training(self.trainer)
         if unbounded:
             rank_zero_info(unbounded)
         with clean_stop_on_signals():
             self._run(self.trainer.fit, model, **kwargs)
+        if self._own(self.config).test_after_fit:
+            self.test_best(model, kwargs.get("datamodule"))
+
+    def test_best(self, model: LightningModule, datamodule: Any) -> None:
+        """Test the fit's best checkpoint by ``val/acc`` as ``test --ckpt_path best``
+        does, in this process; save its config and results in the run folder."""
+        checkpoints = self.trainer.checkpoint_callback
+        best = checkpoints.best_model_path if checkpoints else ""  # the same on every rank
+        if not best:
+            refuse("--test_after_fit: the fit saved no best checkpoint to test.")
+        config = self._own(self.config).clone()
+        config.ckpt_path = best
+        run_config = next((c for c in self.trainer.callbacks if isinstance(c, RunConfig)), None)
+        results = self.trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
+        run = self.run_dir  # rank 0's alone
+        if run is not None:
+            if run_config is not None:
+                test_config = run / config_file_name(run, "test")
+                run_config.parser.save(
+                    config, test_config, skip_unset=False, overwrite=True, multifile=False
+                )
+            record = {"checkpoint": Path(best).name, **results[0]}
+            with replaced_atomically(run / TEST_RESULTS) as temporary:
+                temporary.write_text(json.dumps(record, indent=2) + "\n")
+            print(end_of_run("test", self.trainer, run, Path(best)))
 
     def validate(self, model: LightningModule, **kwargs: Any) -> None:
         self._run(self.trainer.validate, model, **kwargs)

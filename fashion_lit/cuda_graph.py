@@ -18,12 +18,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from fashion_lit.steps import StepUnsupportedError
+
 #: Eager steps before the capture, on a side stream, as PyTorch's CUDA-graph guide advises:
 #: they create the momentum buffers and let cuBLAS and the allocator settle.
 WARMUP_STEPS = 3
 
 
-class CudaGraphUnsupportedError(ValueError):
+class CudaGraphUnsupportedError(StepUnsupportedError):
     """The run asks for ``model.cuda_graph`` with something the graphed step cannot do."""
 
 
@@ -165,7 +167,8 @@ class GraphedTrainingStep:
 
 
 def check_supported(trainer, module: nn.Module) -> None:
-    """Refuse, before training, what the graphed step cannot do (see the module docstring)."""
+    """Refuse, before training, what the graphed step cannot do (see the module docstring),
+    naming the option that asked for it."""
     device = trainer.strategy.root_device
     problems = []
     if device.type != "cuda":
@@ -184,8 +187,10 @@ def check_supported(trainer, module: nn.Module) -> None:
     if module.hparams.get("compile"):
         problems.append("model.compile captures graphs of its own: choose one of the two")
     if problems:
+        if module.hparams.get("cuda_graph"):
+            asked, drop = "--model.cuda_graph true", "--model.cuda_graph"
+        else:
+            asked = drop = "--model.step cuda_graph"
         raise CudaGraphUnsupportedError(
-            "--model.cuda_graph true is refused: "
-            + "; ".join(problems)
-            + ". Drop --model.cuda_graph to train with the eager step."
+            f"{asked} is refused: {'; '.join(problems)}. Drop {drop} to train with the eager step."
         )

@@ -65,6 +65,11 @@ class RunLogger(TensorBoardLogger):
         step: int | None = None,
     ) -> None:
         super().log_hyperparams(params, metrics, step)
+        # Closed at the end of a fit that a test follows in the same process: writing the
+        # charts opens a new event file, which then gets them too.
+        if not self._charts_written or self.experiment.file_writer is None:
+            self.experiment.add_custom_scalars(CHARTS)
+            self._charts_written = True
         if metrics is None:
             # Register the metric names only: their values come from the scalars that the
             # module logs under the same names, so nothing placeholder-like is written.
@@ -77,9 +82,6 @@ class RunLogger(TensorBoardLogger):
             )
             for summary in (config, hparams_pb(flat)):
                 self.experiment.file_writer.add_summary(summary)
-        if not self._charts_written:
-            self.experiment.add_custom_scalars(CHARTS)
-            self._charts_written = True
 
 
 def flatten_hyperparameters(params: Mapping[str, Any] | Namespace, prefix: str = "") -> dict:

@@ -8,7 +8,7 @@ and loaded alone. Train, validation and test steps share one ``model_step``.
 from typing import Any, Protocol
 
 import torch
-from lightning.pytorch import LightningModule
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 from torch.optim import Optimizer
@@ -20,6 +20,14 @@ from fashion_lit import metrics
 from fashion_lit.batches import IMAGE, PREDICTED, labelled, prediction
 from fashion_lit.cuda_graph import GraphedTrainingStep, check_supported
 from fashion_lit.network import NeuralNetwork
+from fashion_lit.steps import (
+    AUTOMATIC,
+    CUDA_GRAPH,
+    EpochSums,
+    Step,
+    carry_step_count,
+    resolve_step,
+)
 
 
 class RunScheduleCallable(Protocol):
@@ -54,9 +62,15 @@ class ImageClassifier(LightningModule):
         compile: compile the network with ``torch.compile`` (``mode="reduce-overhead"``,
             which captures CUDA graphs on a GPU). It pays off on a GPU, where this small
             network is bound by per-step launch overhead; on a CPU it only adds start-up time.
-        cuda_graph: train with the whole step (forward, backward, SGD update) captured as
-            one CUDA graph and replayed per batch (see :mod:`fashion_lit.cuda_graph`): one
-            GPU, SGD only; refused elsewhere with the reason.
+        cuda_graph: the same as ``step: cuda_graph``, kept for the configs and
+            checkpoints that hold it.
+        step: how a training step runs (see :mod:`fashion_lit.steps`): ``automatic``
+            (Lightning's automatic optimisation), ``lean`` (manual optimisation, the same
+            arithmetic with less Python per step), ``cuda_graph`` (``lean`` with the whole
+            step — forward, backward, SGD update — captured as one CUDA graph and replayed
+            per batch, see :mod:`fashion_lit.cuda_graph`: one GPU, SGD only; refused
+            elsewhere with the reason), or ``auto``: ``lean``, or ``automatic`` when an
+            option ``lean`` cannot honour (clipping, accumulation) is set.
     """
 
     def __init__(
@@ -68,6 +82,7 @@ class ImageClassifier(LightningModule):
         label_smoothing: float = 0.0,
         compile: bool = False,
         cuda_graph: bool = False,
+        step: Step = "auto",
     ) -> None:
         super().__init__()
         # The network's weights are saved with the checkpoint; its class_path and
@@ -100,6 +115,42 @@ class ImageClassifier(LightningModule):
         self.example_input_array = torch.zeros(1, 1, 28, 28)
         self.graphed_step: GraphedTrainingStep | None = None
         self._planned_steps: list[int | None] = []
+        self.epoch_sums = EpochSums()  # the lean steps' running loss and accuracy
+        # The step mode of the attached trainer's fit, chosen when Lightning first asks.
+        self.step_in_use: str | None = None
+        # Whether the lean step may call backward itself (see on_fit_start).
+        self.plain_backward = False
+
+    @property
+    def trainer(self) -> Trainer:
+        return LightningModule.trainer.fget(self)
+
+    @trainer.setter
+    def trainer(self, trainer: Trainer | None) -> None:
+        LightningModule.trainer.fset(self, trainer)
+        self.step_in_use = None  # a new trainer's options choose again
+
+    @property
+    def automatic_optimization(self) -> bool:
+        """Lightning's automatic optimisation, or manual (the lean steps), as
+        ``--model.step`` and the trainer's options decide (:func:`resolve_step`)."""
+        return self.step_mode() == AUTOMATIC
+
+    @automatic_optimization.setter
+    def automatic_optimization(self, automatic: bool) -> None:
+        raise AttributeError("set --model.step instead of automatic_optimization")
+
+    def step_mode(self) -> str:
+        """``automatic``, ``lean`` or ``cuda_graph``: how this fit's steps run."""
+        if self.step_in_use is None:
+            try:
+                trainer = self.trainer
+            except RuntimeError:  # not attached to a trainer
+                return AUTOMATIC
+            if trainer.state.fn != "fit":
+                return AUTOMATIC  # evaluation: no step, and nothing to announce
+            self.step_in_use = resolve_step(self.hparams.step, self.hparams.cuda_graph, trainer)
+        return self.step_in_use
 
     def configure_model(self) -> None:
         if self.hparams.compile:
@@ -116,8 +167,13 @@ class ImageClassifier(LightningModule):
         return self.criterion(logits, y), logits.argmax(dim=1), y
 
     def on_fit_start(self) -> None:
-        if self.hparams.cuda_graph:
+        if self.step_mode() == CUDA_GRAPH:
             check_supported(self.trainer, self)
+        # One process in full precision: backward is loss.backward(), without the hooks
+        # around it. Under DDP (which syncs gradients there) or with a gradient scaler,
+        # Lightning's manual_backward does what is needed.
+        trainer = self.trainer
+        self.plain_backward = trainer.world_size == 1 and str(trainer.precision) == "32-true"
 
     def on_train_start(self) -> None:
         # The sanity check has already fed the validation accuracy; start it afresh.
@@ -126,10 +182,9 @@ class ImageClassifier(LightningModule):
         self.val_acc.reset()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        if self.hparams.cuda_graph:
-            loss, preds, targets = self.graphed_model_step(batch)
-        else:
-            loss, preds, targets = self.model_step(batch)
+        if not self.automatic_optimization:
+            return self.lean_training_step(batch, batch_idx)
+        loss, preds, targets = self.model_step(batch)
         # A self.log call costs about a millisecond of Python, as much as the step's
         # arithmetic on a CPU. So each step only updates the epoch's metrics (tensor
         # operations, no host synchronisation), and the step loss goes to the logger at
@@ -141,11 +196,36 @@ class ImageClassifier(LightningModule):
             self.log(metrics.TRAIN_LOSS_STEP, loss)
         return loss
 
+    def lean_training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        """The automatic step's arithmetic, called directly: backward, the optimizer's
+        step (through Lightning's wrapper, which counts ``global_step``), zero_grad, then
+        the schedule's step, as Lightning orders them; the epoch's sums stay on the device.
+        Callbacks' ``on_before_zero_grad`` hooks are not called, nor, on one process,
+        ``on_before_backward``/``on_after_backward``: ``--model.step automatic`` calls them."""
+        optimizer = self.optimizers()
+        if self.step_in_use == CUDA_GRAPH:
+            loss, preds, targets = self.graphed_model_step(batch)
+        else:
+            loss, preds, targets = self.model_step(batch)
+            if self.plain_backward:
+                loss.backward()
+            else:
+                self.manual_backward(loss)
+        optimizer.step()  # after the graph's own update it finds no gradients: a count
+        optimizer.optimizer.zero_grad()
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:
+            scheduler.step()
+        self.epoch_sums.update(loss, preds, targets)
+        if (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
+            self.log(metrics.TRAIN_LOSS_STEP, loss)
+        return loss
+
     def graphed_model_step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """``model_step`` and the optimizer's update, replayed as one CUDA graph.
 
-        The graph has updated the weights when it returns: :meth:`backward` then does
-        nothing, and Lightning's optimizer step finds no gradients to apply.
+        The graph has updated the weights when it returns: there is nothing to backward,
+        and the optimizer's step finds no gradients to apply.
         """
         if self.graphed_step is None:
             optimizer = self.trainer.optimizers[0]
@@ -154,15 +234,18 @@ class ImageClassifier(LightningModule):
         loss, preds = self.graphed_step(images, targets)
         return loss, preds, targets
 
-    def backward(self, loss: Tensor, *args: Any, **kwargs: Any) -> None:
-        if self.graphed_step is None:
-            super().backward(loss, *args, **kwargs)
-
     def on_train_epoch_end(self) -> None:
         # Logged as metrics, Lightning computes them (synchronised across processes) and
-        # resets them; the learning rate is the same on every process.
-        self.log(metrics.TRAIN_LOSS, self.train_loss)
-        self.log(metrics.TRAIN_ACC, self.train_acc)
+        # resets them; the lean steps' sums are summed over the processes once, here. The
+        # learning rate is the same on every process.
+        if self.automatic_optimization:
+            self.log(metrics.TRAIN_LOSS, self.train_loss)
+            self.log(metrics.TRAIN_ACC, self.train_acc)
+        else:
+            means = self.epoch_sums.read(self.trainer)
+            if means is not None:
+                self.log(metrics.TRAIN_LOSS, means[0])
+                self.log(metrics.TRAIN_ACC, means[1])
         self.log(metrics.TRAIN_LR, self.trainer.optimizers[0].param_groups[0]["lr"], sync_dist=True)
 
     # Evaluation as training: each step only updates the metrics, and the epoch's values
@@ -200,6 +283,7 @@ class ImageClassifier(LightningModule):
         return prediction(self(batch[IMAGE]).softmax(dim=1), batch)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        carry_step_count(checkpoint)
         # Read before configure_optimizers when a fit resumes: the length that a schedule
         # such as OneCycleLR was planned for (its state keeps it, and stepping past it fails).
         self._planned_steps = [

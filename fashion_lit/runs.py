@@ -24,6 +24,8 @@ CHECKPOINTS = "checkpoints"
 LAST = "last.ckpt"
 #: Beside the checkpoints of a run: which of them is the best, and by which metric.
 BEST_RECORD = "best.json"
+#: In a run folder: the test of its best checkpoint by ``fit --test_after_fit true``.
+TEST_RESULTS = "test-results.json"
 ALIASES = ("best", "last")
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from fashion_lit.__main__ import run
-from tests.helpers.tiny_data import tiny_options, write_tiny_mirror
+from fashion_lit.data import acquire
+from tests.helpers.tiny_data import TINY_VAL, tiny_options, write_tiny_mirror
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +46,12 @@ def run_cli(monkeypatch):
     # As from a shell: the arguments are the CLI's own, not pytest's.
     monkeypatch.setattr(sys, "argv", ["python -m fashion_lit"])
     return lambda *args: run(list(args))
+
+
+@pytest.fixture
+def tiny_data(tiny_mirror, tiny_checksums, workdir) -> tuple[str, str]:
+    """The tiny data set, acquired into ``data/``; the fashion_lit options that read it
+    (for the benchmark scripts, which take a data folder)."""
+    acquire(workdir / "data", [tiny_mirror], download=False, checksums=tiny_checksums)
+    options = f"--data.checksums={tiny_checksums} --data.val_size={TINY_VAL} --data.download=false"
+    return str(workdir / "data"), options

@@ -8,7 +8,6 @@ import sys
 import pytest
 import torch
 
-from fashion_lit.data import acquire
 from tests.helpers.paths import REPO
 from tests.helpers.tiny_data import TINY_TEST, TINY_VAL, tiny_images
 
@@ -21,14 +20,6 @@ def speed(monkeypatch):
     import speed
 
     return speed
-
-
-@pytest.fixture
-def tiny_data(tiny_mirror, tiny_checksums, workdir) -> tuple[str, str]:
-    """The tiny data set, acquired; the fashion_lit options that read it."""
-    acquire(workdir / "data", [tiny_mirror], download=False, checksums=tiny_checksums)
-    options = f"--data.checksums={tiny_checksums} --data.val_size={TINY_VAL} --data.download=false"
-    return str(workdir / "data"), options
 
 
 def run_script(*command: str) -> tuple[dict, str]:
@@ -55,6 +46,7 @@ def test_speed_accepts_the_accelerator_and_repeats_in_both_modes(speed):
         args = speed.parse_arguments([mode, "--accelerator", "cuda", "--repeats", "3"])
         assert (args.mode, args.accelerator, args.repeats) == (mode, "cuda", 3)
     assert speed.parse_arguments(["epochs", "--epochs", "4"]).epochs == 4
+    assert speed.parse_arguments(["epochs", "--without-tutorial"]).without_tutorial
 
 
 @pytest.mark.parametrize(
@@ -89,7 +81,7 @@ def test_speed_whole_times_processes_and_reports_the_felt_epoch(tiny_data, workd
         assert side["felt_epoch_s"] == pytest.approx(
             (side["3_epochs_s"] - side["1_epochs_s"]) / 2, abs=2e-3
         )
-    assert tiny["whole_s"] == pytest.approx(tiny["5_epochs_s"] + tiny["test_s"], abs=2e-3)
+    assert tiny["whole_s"] == tiny["5_epochs_s"]  # with --test_after_fit true
     assert tiny["felt_epoch_ratio"] == pytest.approx(
         tiny["felt_epoch_s"] / tutorial["felt_epoch_s"], rel=1e-2
     )
@@ -103,9 +95,26 @@ def test_speed_epochs_times_the_training_epochs_of_each_side(speed, tiny_data, c
     result = speed.main(
         ["epochs", "--repeats=1", "--epochs=2", f"--data-dir={data_dir}", f"--variant=a={options}"]
     )
-    assert len(result["sides"]["tutorial loop"]["epochs_s"]) == 2
-    assert len(result["sides"]["a"]["epochs_s"]) == 2
-    assert "| fashion_lit `fit` (a) |" in capsys.readouterr().out
+    sides = result["sides"]
+    assert [len(sides[name]["epochs_s"]) for name in ("tutorial loop", "floor", "a")] == [2, 2, 2]
+    assert sides["floor"]["floor_ratio"] == 1
+    assert sides["a"]["floor_ratio"] == pytest.approx(
+        sides["a"]["epoch_median_s"] / sides["floor"]["epoch_median_s"]
+    )
+    table = capsys.readouterr().out
+    assert "| fashion_lit `fit` (a) |" in table and "| floor: plain PyTorch loop" in table
+
+
+def test_speed_epochs_without_the_tutorial_puts_the_step_modes_beside_the_floor(
+    speed, tiny_data, capsys
+):
+    data_dir, options = tiny_data
+    variants = [f"--variant={mode}=--model.step={mode} {options}" for mode in ("automatic", "lean")]
+    args = ["epochs", "--repeats=1", "--epochs=1", "--without-tutorial", f"--data-dir={data_dir}"]
+    sides = speed.main([*args, *variants])["sides"]
+    assert list(sides) == ["floor", "automatic", "lean"]
+    assert all(side["ratio"] is None and side["floor_ratio"] > 0 for side in sides.values())
+    assert "| fashion_lit `fit` (lean) | " in capsys.readouterr().out
 
 
 def test_profile_accounts_for_every_second_of_fit_and_test(tiny_data):

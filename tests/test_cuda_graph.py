@@ -73,3 +73,9 @@ def test_cuda_graph_on_a_cpu_is_refused_with_the_reason(run_cli, tiny_args, caps
     )
     assert "Drop --model.cuda_graph to train with the eager step." in err
     assert not Path("lightning_logs/version_0").exists()
+
+
+def test_the_cuda_graph_step_on_a_cpu_is_refused_naming_its_option(run_cli, tiny_args, capsys):
+    err = expect_cli_error(run_cli, capsys, "fit", *tiny_args, "--model.step=cuda_graph")
+    assert "error: --model.step cuda_graph is refused: it needs a CUDA GPU" in err
+    assert "Drop --model.step cuda_graph to train with the eager step." in err

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
+from fashion_lit.checkpoints import read
 from tests.helpers.ddp import PROCESSES, on_two_processes
 from tests.helpers.paths import REPO
 from tests.helpers.tensorboard import read_events
@@ -63,6 +65,17 @@ def test_two_processes_write_one_run_folder_config_and_set_of_checkpoints(ddp_ru
     checkpoints = sorted(p.name for p in (ddp_run / "checkpoints").iterdir())
     assert len(checkpoints) == 3, checkpoints
     assert checkpoints[0] == "best.json" and checkpoints[-1] == "last.ckpt", checkpoints
+
+
+def test_two_processes_train_the_same_weights_with_the_lean_step_as_with_automatic(
+    ddp_run, tiny, tmp_path
+):
+    run_script("fit", *on_two_processes(tiny), "--model.step=automatic", cwd=tmp_path)
+    automatic = read(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt")
+    lean = read(ddp_run / "checkpoints" / "last.ckpt")  # the default, auto: lean
+    assert lean.contents["global_step"] == automatic.contents["global_step"] > 0
+    for name, tensor in automatic.contents["state_dict"].items():
+        assert torch.equal(lean.contents["state_dict"][name], tensor), name
 
 
 def test_metrics_of_two_processes_equal_one_process_evaluating_the_checkpoint(

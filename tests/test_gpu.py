@@ -15,6 +15,7 @@ from fashion_lit.checkpoints import read
 from fashion_lit.cuda_graph import GraphedTrainingStep
 from fashion_lit.network import NeuralNetwork
 from tests.helpers.batches import batches
+from tests.helpers.recipes import TUNED_RECIPE
 
 ACCELERATOR = os.environ.get("FASHION_LIT_TEST_ACCELERATOR", "cuda")
 
@@ -97,18 +98,9 @@ def test_the_captured_step_equals_the_same_step_run_eagerly():
 
 
 def test_the_tuned_recipe_trains_with_the_graph_as_with_the_eager_step(run_cli, gpu_args):
-    recipe = [
-        "--model.optimizer=torch.optim.SGD",
-        "--model.optimizer.lr=0.1",
-        "--model.optimizer.momentum=0.9",
-        "--model.optimizer.nesterov=true",
-        "--model.optimizer.weight_decay=5e-4",
-        "--model.lr_scheduler=torch.optim.lr_scheduler.OneCycleLR",
-        "--model.lr_scheduler.max_lr=0.1",
-        "--model.label_smoothing=0.1",
-    ]
+    recipe = TUNED_RECIPE
     eager = run_cli("fit", *gpu_args, *recipe)
-    graphed = run_cli("fit", *gpu_args, *recipe, "--model.cuda_graph=true")
+    graphed = run_cli("fit", *gpu_args, *recipe, "--model.step=cuda_graph")
     assert graphed.model.graphed_step is not None and graphed.model.graphed_step.graph is not None
     assert float(graphed.trainer.callback_metrics["val/acc"]) == pytest.approx(
         float(eager.trainer.callback_metrics["val/acc"]), abs=2 / 128

@@ -21,8 +21,10 @@ def test_quickstart_reaches_the_tutorials_accuracy_and_predicts_ankle_boot(
         f"--data.data_dir={REPO / 'data'}",
         "--trainer.enable_progress_bar=false",
     ]
-    run_cli("fit", *config)
+    run_cli("fit", *config, "--test_after_fit=true")  # make fit's command
     tested = run_cli("test", *config, "--ckpt_path=best")
+    results = json.loads((workdir / "lightning_logs/version_0/test-results.json").read_text())
+    assert results["test/acc"] == pytest.approx(float(tested.trainer.callback_metrics["test/acc"]))
     # The tutorial reports 64.6% after 5 epochs; its own loop gives 64.7-65.4% over seeds 0-2.
     assert 0.616 <= float(tested.trainer.callback_metrics["test/acc"]) <= 0.676
     validated = run_cli("validate", *config, "--ckpt_path=last")
