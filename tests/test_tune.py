@@ -164,6 +164,12 @@ def test_the_search_ends_with_the_table_and_the_best_trial(searched):
     )
     assert f"Best: trial {best.number}, val/acc {best.value:.4f}" in searched.output
     assert f"run folder lightning_logs/search/trial_{best.number}" in searched.output
+    best_yaml = "lightning_logs/search/best.yaml"
+    assert (
+        f"Its configuration: {best_yaml}\n"
+        f"  next: python -m fashion_lit test --config {best_yaml} --ckpt_path best\n"
+        f"        python -m fashion_lit serve --config {best_yaml} --ckpt_path best"
+    ) in searched.output
 
 
 def test_fit_with_the_best_config_trains_the_best_trial_again(

@@ -84,7 +84,9 @@ def write_best_config(study: optuna.Study, study_dir: Path) -> Path | None:
 
 
 def summary(study: optuna.Study, study_dir: Path) -> str:
-    """The table, the best trial's run folder, and the ``best.yaml`` just written."""
+    """The table, the best trial's run folder, the ``best.yaml`` just written, and the
+    commands that test and serve that trial's best checkpoint (``best.yaml`` names its
+    run)."""
     lines = [trials_table(study), ""]
     best = best_trial(study)
     if best is None:
@@ -95,7 +97,11 @@ def summary(study: optuna.Study, study_dir: Path) -> str:
         f"{best.user_attrs[RUN_DIR]} (on {best.user_attrs[HOST]})."
     )
     path = write_best_config(study, study_dir)
-    lines.append(f"Its configuration: {path}")
+    lines += [
+        f"Its configuration: {path}",
+        f"  next: python -m fashion_lit test --config {path} --ckpt_path best",
+        f"        python -m fashion_lit serve --config {path} --ckpt_path best",
+    ]
     return "\n".join(lines)
 
 
