@@ -31,6 +31,7 @@ from fashion_lit.callbacks.progress import StepLossProgressBar
 from fashion_lit.callbacks.run_config import RunConfig
 from fashion_lit.callbacks.summary import NetworkSummary
 from fashion_lit.checkpoints import CheckpointError
+from fashion_lit.checkpoints.reading import load
 from fashion_lit.checkpoints.request import CheckpointRequest, request_checkpoint
 from fashion_lit.checkpoints.saving import AtomicCheckpointIO
 from fashion_lit.console import quiet_third_party
@@ -357,6 +358,9 @@ class FashionLitCLI(LightningCLI):
         config = self._own(self.config).clone()
         config.ckpt_path = best
         run_config = next((c for c in self.trainer.callbacks if isinstance(c, RunConfig)), None)
+        progress = load(best, runs_root(config), None).fit_progress
+        if progress is not None:  # logged at the best checkpoint's step, as by `test`
+            self.trainer.fit_loop.load_state_dict(progress)
         results = self.trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
         run = self.run_dir  # rank 0's alone
         if run is not None:

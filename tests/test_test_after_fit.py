@@ -5,9 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from fashion_lit.runs import TEST_RESULTS, best_checkpoint
+from tests.helpers.tensorboard import read_events
 
 RUN = Path("lightning_logs") / "version_0"
 
@@ -25,3 +27,6 @@ def test_fit_then_test_in_one_process_gives_a_separate_tests_numbers(run_cli, ti
     assert float(separate["test/loss"]) == float(tested["test/loss"])
     assert results["test/loss"] == pytest.approx(float(separate["test/loss"]))
     assert not Path("lightning_logs/version_1").exists()  # the test continued the run
+    # Both tests at the tested checkpoint's step, where a separate `test` puts them.
+    step = torch.load(best_checkpoint(RUN), weights_only=True)["global_step"]
+    assert [event.step for event in read_events(RUN).Scalars("test/acc")] == [step, step]
