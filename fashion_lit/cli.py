@@ -31,7 +31,7 @@ from fashion_lit.callbacks.progress import StepLossProgressBar
 from fashion_lit.callbacks.run_config import RunConfig
 from fashion_lit.callbacks.summary import NetworkSummary
 from fashion_lit.checkpoints import CheckpointError
-from fashion_lit.checkpoints.reading import load
+from fashion_lit.checkpoints.reading import Checkpoint, load
 from fashion_lit.checkpoints.request import CheckpointRequest, request_checkpoint
 from fashion_lit.checkpoints.saving import AtomicCheckpointIO
 from fashion_lit.console import quiet_third_party
@@ -103,10 +103,11 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
 RETIRED_WEIGHTS = "--model.weights"
 
 
-#: What each command does not take: fit trains (no --untrained, no --prediction.*),
-#: validate and test write no predictions.
+#: The options that only some commands take: fit trains (no --untrained, no
+#: --prediction.*), validate and test write no predictions, only fit tests after itself.
+#: The other commands read them hidden, since a run's saved config may hold them.
 COMMAND_OPTIONS = {
-    "fit": set(),
+    "fit": {"test_after_fit"},
     "validate": {"untrained"},
     "test": {"untrained"},
     "predict": {"untrained", "prediction"},
@@ -160,30 +161,18 @@ class FashionLitCLI(LightningCLI):
         )
         if "prediction" in takes:
             parser.add_lightning_class_args(PredictionWriter, "prediction")
-        else:  # read and ignored: the config.yaml of runs before 0.9 holds them
+        else:  # read and ignored: the config.yaml of earlier fits holds them
             parser.add_argument("--prediction", type=dict | None, default=None, help=SUPPRESS)
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
-        if "untrained" in takes:
-            parser.add_argument(
-                "--untrained",
-                type=bool,
-                default=False,
-                help="use the untrained network's random weights (a smoke test); otherwise "
-                "--ckpt_path is required.",
-            )
-        else:
-            parser.add_argument("--untrained", type=bool, default=False, help=SUPPRESS)
-        if getattr(parser, "command", None) == "fit":
-            parser.add_argument(
-                "--test_after_fit",
-                type=bool,
-                default=False,
-                help="then test the run's best checkpoint (by val/acc) in the same process, "
-                f"as `test --ckpt_path best` would; its results go to {TEST_RESULTS} and its "
-                "config to config-test.yaml in the run folder.",
-            )
-        else:  # read and ignored: a fit's config.yaml holds it
-            parser.add_argument("--test_after_fit", type=bool, default=False, help=SUPPRESS)
+        for flag, about in (
+            ("untrained", "use the untrained network's random weights (a smoke test); "
+             "otherwise --ckpt_path is required."),
+            ("test_after_fit", "then test the run's best checkpoint (by val/acc) in the same "
+             f"process, as `test --ckpt_path best` would; its results go to {TEST_RESULTS} "
+             "and its config to config-test.yaml in the run folder."),
+        ):  # fmt: skip
+            help_text = about if flag in takes else SUPPRESS  # hidden: read, not offered
+            parser.add_argument(f"--{flag}", type=bool, default=False, help=help_text)
         parser.add_argument(RETIRED_WEIGHTS, default=None, help=SUPPRESS)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
@@ -273,9 +262,6 @@ class FashionLitCLI(LightningCLI):
         # hyperparameters of the model, which receives the network already built.
         net = self._own(self.config).model.get("net")
         self.model.hparams["net"] = net.as_dict() if isinstance(net, Namespace) else net
-        # How LightningCLI built the model: of no use to a reader of hparams.yaml, and
-        # fashion_lit rebuilds models from their checkpoints itself.
-        self.model.hparams.pop("_instantiator", None)
         if self.claimed is not None:
             init_args, version = self.claimed
             init_args.version = version
@@ -358,9 +344,7 @@ class FashionLitCLI(LightningCLI):
         config = self._own(self.config).clone()
         config.ckpt_path = best
         run_config = next((c for c in self.trainer.callbacks if isinstance(c, RunConfig)), None)
-        progress = load(best, runs_root(config), None).fit_progress
-        if progress is not None:  # logged at the best checkpoint's step, as by `test`
-            self.trainer.fit_loop.load_state_dict(progress)
+        self._log_at_step_of(load(best, runs_root(config), None))
         results = self.trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
         run = self.run_dir  # rank 0's alone
         if run is not None:
@@ -373,6 +357,14 @@ class FashionLitCLI(LightningCLI):
             with replaced_atomically(run / TEST_RESULTS) as temporary:
                 temporary.write_text(json.dumps(record, indent=2) + "\n")
             print(end_of_run("test", self.trainer, run, Path(best)))
+
+    def _log_at_step_of(self, checkpoint: Checkpoint) -> None:
+        """Have an evaluation logged at the training step of the ``checkpoint`` it
+        evaluates, beside the run's curves, not at step 0: Lightning logs evaluations at
+        the fit loop's step, which the checkpoint records."""
+        progress = checkpoint.fit_progress
+        if progress is not None:
+            self.trainer.fit_loop.load_state_dict(progress)
 
     def validate(self, model: LightningModule, **kwargs: Any) -> None:
         self._run(self.trainer.validate, model, **kwargs)
@@ -394,11 +386,8 @@ class FashionLitCLI(LightningCLI):
             except CheckpointError as error:
                 refuse(f"--ckpt_path {self.request.checkpoint.path}: {error}")
             kwargs["ckpt_path"] = self.request.trainer_path
-            progress = self.request.checkpoint.fit_progress
-            if self.config.subcommand != "fit" and progress is not None:
-                # An evaluation is logged at the step of the checkpoint it evaluates, beside
-                # the run's curves, not at step 0: Lightning logs at the fit loop's step.
-                self.trainer.fit_loop.load_state_dict(progress)
+            if self.config.subcommand != "fit":
+                self._log_at_step_of(self.request.checkpoint)
         failed = True
         try:
             method(model, **kwargs)

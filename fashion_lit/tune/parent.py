@@ -37,11 +37,6 @@ def follow_tune() -> None:
         raise SystemExit(128 + signal.SIGTERM)
 
 
-def tune_pid() -> int | None:
-    """The pid of the ``tune`` that started this process, if one did."""
-    return _tune_pid
-
-
 def tune_is_gone() -> bool:
     """Whether this process was started by a ``tune`` that is no longer its parent."""
     return _tune_pid is not None and os.getppid() != _tune_pid
