@@ -8,10 +8,12 @@ import os
 import re
 import signal
 import socket
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from tqdm import tqdm
 
 from fashion_lit.data import DataNotFoundError, DataVerificationError, acquire
 from fashion_lit.data.acquire import DEFAULT_SOURCES, SOURCES_ENV, default_sources, raw_folder
@@ -33,13 +35,21 @@ def assert_verified(raw: Path, checksums: Path) -> None:
     assert not list(raw.glob(".*.part"))
 
 
+def acquire_with_own_lock(*args, **kwargs) -> None:
+    """``acquire`` in a forked process, with a progress-bar lock of its own: tqdm's lock is
+    shared with the process it was forked from, and a process killed while holding it
+    would leave this test's own later progress bars waiting for it forever."""
+    tqdm.set_lock(threading.RLock())
+    acquire(*args, **kwargs)
+
+
 def start_acquire(data_dir: Path, source: str, checksums: Path) -> multiprocessing.Process:
     """``acquire`` in another process, as a DDP rank or a second terminal would run it.
 
     Forked, so that it starts at once instead of importing torch again.
     """
     process = multiprocessing.get_context("fork").Process(
-        target=acquire, args=(data_dir, [source]), kwargs={"checksums": checksums}
+        target=acquire_with_own_lock, args=(data_dir, [source]), kwargs={"checksums": checksums}
     )
     process.start()
     return process
