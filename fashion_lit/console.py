@@ -43,6 +43,13 @@ HIDDEN_WARNINGS: tuple[tuple[str, type[Warning], str, str], ...] = (
         "fashion_lit's CSV logger keeps earlier metrics files (fashion_lit.loggers): "
         "nothing is deleted, as the warning fears",
     ),
+    (
+        r"Precision .*-mixed is not supported by the model summary",
+        UserWarning,
+        "",
+        "mixed precision keeps the weights in float32, the size Lightning falls back to: "
+        "the summary's size is right",
+    ),
 )
 
 #: Lightning's console lines hidden: (text they start with, why).

@@ -8,6 +8,7 @@ import sys
 import httpx
 import pytest
 import torch
+import yaml
 
 from fashion_lit.checkpoints.digest import DIGEST_KEY, with_digest
 from fashion_lit.cnn import CNN
@@ -19,7 +20,8 @@ from tests.helpers.serve import ANKLE_BOOT, Server
 from tests.helpers.tiny_data import tiny_options
 from tests.helpers.tune import run_tune
 
-CNN_CONFIG = f"--config={REPO / 'configs' / 'cnn.yaml'}"
+CNN_YAML = REPO / "configs" / "cnn.yaml"
+CNN_CONFIG = f"--config={CNN_YAML}"
 OWN_NET = f"--model.net={TinyNet.__module__}.{TinyNet.__qualname__}"
 
 
@@ -28,6 +30,19 @@ def served_prediction(server: Server) -> dict:
         answer = httpx.post(f"{server.url}/predict", files={"file": picture}, timeout=30)
     assert answer.status_code == 200, answer.text
     return answer.json()["predictions"][0]
+
+
+def test_the_cnn_keeps_its_weights_channels_last_and_its_state_dict_loads_into_any_layout():
+    cnn = CNN(channels=(8, 16), convs_per_block=2).eval()
+    convolutions = [m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convolutions) == 4
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convolutions)
+    plain = CNN(channels=(8, 16), convs_per_block=2).to(memory_format=torch.contiguous_format)
+    plain.load_state_dict(cnn.state_dict())
+    images = torch.rand(5, 1, 28, 28)
+    assert torch.allclose(plain.eval()(images), cnn(images), atol=1e-5)
+    with pytest.raises(ValueError, match="convs_per_block must be 1 or more"):
+        CNN(convs_per_block=0)
 
 
 def test_the_cnn_goes_through_fit_test_predict_export_and_serve(run_cli, tiny_args, workdir):
@@ -39,7 +54,7 @@ def test_the_cnn_goes_through_fit_test_predict_export_and_serve(run_cli, tiny_ar
     assert (workdir / "lightning_logs" / "version_0" / "predictions.csv").is_file()
     run_cli("export", "--ckpt_path=best", "--output_dir=exported")
     state_dict = torch.load(workdir / "exported" / "model.pth", weights_only=True)
-    cnn = CNN()
+    cnn = CNN(**yaml.safe_load(CNN_YAML.read_text())["model"]["net"]["init_args"])
     cnn.load_state_dict(state_dict)  # the CNN's model.pth loads into the CNN class…
     with pytest.raises(RuntimeError, match="Missing key"):
         NeuralNetwork().load_state_dict(state_dict)  # …not into the tutorial's network
