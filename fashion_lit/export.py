@@ -58,13 +58,16 @@ def export(
     outputs = Path(output_dir) / STATE_DICT_FILE, Path(output_dir) / PROGRAM_FILE
     check_writable(outputs, overwrite)
     loaded = load_network(ckpt_path, config, net)
-    program = exported_program(loaded.net)
+    # The files hold the weights in the default layout, the one every reader expects (a
+    # network may keep its own otherwise, as the CNN keeps channels-last for speed).
+    network = loaded.net.to(memory_format=torch.contiguous_format)
+    program = exported_program(network)
     with (
         replaced_atomically(outputs[0]) as state_dict_tmp,
         replaced_atomically(outputs[1]) as program_tmp,
     ):
         # Through memory: torch's zip writer aborts the process on a full disk.
-        state_dict = loaded.net.state_dict()
+        state_dict = network.state_dict()
         files.write_from_memory(state_dict_tmp, lambda file: torch.save(state_dict, file))
         files.write_from_memory(program_tmp, lambda file: torch.export.save(program, file))
     return (loaded.path, *outputs)
