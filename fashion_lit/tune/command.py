@@ -36,9 +36,9 @@ from fashion_lit.tune.study import (
     STUDY_DB,
     StorageError,
     default_storage,
+    masked,
     open_storage,
     record_storage,
-    shown,
     study_folder,
     study_lock,
     study_storage,
@@ -136,7 +136,7 @@ def report(
         raise TuneError(f"There is no study in {folder}: run the search first.")
     opened = open_storage(url)
     if name not in optuna.get_all_study_names(storage=opened):
-        raise TuneError(f"There is no study {name!r} in {shown(url)}: run the search first.")
+        raise TuneError(f"There is no study {name!r} in {masked(url)}: run the search first.")
     study = optuna.load_study(study_name=name, storage=opened)
     print(summary(study, folder), flush=True)
 
@@ -170,7 +170,7 @@ def open_study(
     leftovers = sorted(path.name for path in folder.glob("trial_*"))
     lost = TuneError(
         f"{folder} holds trial folders ({', '.join(leftovers[:3])}{', …' * (len(leftovers) > 3)}) "
-        f"but {shown(url)} has no study {name!r}: they belong to a study that is gone. Move them "
+        f"but {masked(url)} has no study {name!r}: they belong to a study that is gone. Move them "
         "away, or choose another --study_name or --study_dir."
     )
     if leftovers and url == default_storage(folder) and not (folder / STUDY_DB).is_file():

@@ -64,7 +64,7 @@ class StorageError(Exception):
     the fix."""
 
 
-def shown(url: str) -> str:
+def masked(url: str) -> str:
     """``url`` for messages: its password as ``***``."""
     return _PASSWORD.sub(r"\g<user>:***@", url)
 
@@ -94,7 +94,7 @@ def study_storage(study_dir: Path, requested: str | None) -> str:
         return with_password(recorded) if recorded else default_storage(study_dir)
     if recorded is not None and without_password(requested) != recorded:
         raise StorageError(
-            f"{study_dir}'s study lives in {recorded}, not in {shown(requested)}: give that "
+            f"{study_dir}'s study lives in {recorded}, not in {masked(requested)}: give that "
             f"URL (--storage or ${STORAGE_ENV}), or choose another --study_name or --study_dir."
         )
     return requested
@@ -160,7 +160,7 @@ def open_storage(url: str, heartbeat_interval: int | None = None) -> RDBStorage:
 
 def storage_problem(url: str, error: Exception) -> str:
     """What is wrong with the storage ``url``, from the error that opening it raised."""
-    where = f"The storage {shown(url)}"
+    where = f"The storage {masked(url)}"
     missing = error.__cause__ if isinstance(error.__cause__, ImportError) else error
     if isinstance(missing, ImportError):
         driver = missing.name or "its database driver"
@@ -180,7 +180,7 @@ def storage_problem(url: str, error: Exception) -> str:
             "Check that the server is running and reachable from here, and the URL's user, "
             f"password and database (the URL with its password may come from ${STORAGE_ENV})"
         )
-    return f"{where} cannot be opened: {shown(first)}. {fix}."
+    return f"{where} cannot be opened: {masked(first)}. {fix}."
 
 
 def trial_id(storage: RDBStorage, study_name: str, number: int) -> int:
