@@ -105,13 +105,17 @@ def test_health_says_the_service_is_ready(client):
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-def test_info_names_the_checkpoint_classes_versions_and_settings(client, model):
+def test_info_names_the_checkpoint_classes_versions_and_settings(client, model, server):
     info = client.get("/info").json()
     assert info["checkpoint"] == str(model)
     assert info["run_dir"] is None and info["val_acc"] is None  # a plain state_dict
     assert info["classes"][0] == "T-shirt/top" and info["classes"][9] == "Ankle boot"
     assert info["versions"]["torch"] == version("torch")
     assert info["settings"]["batch_timeout"] == 0.05 and info["settings"]["processes"] == 1
+    command = server.process.pid  # `serve` forks its one server process
+    assert (
+        str(info["process"]) in Path(f"/proc/{command}/task/{command}/children").read_text().split()
+    )
 
 
 def test_uploads_are_predicted_as_the_predict_command_predicts_them(

@@ -14,6 +14,7 @@ that tells nothing of its insides, while the log gets one line that does.
 """
 
 import logging
+import os
 import traceback
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -162,9 +163,9 @@ def add_status(
 
     @app.get("/info", summary="The model served, the package versions and the settings")
     async def info() -> dict[str, Any]:
-        """Also, for the server process that answers, the forward passes so far
-        (``batching``) and its connections (``connections``)."""
-        now = {"batching": batcher.stats()}
+        """Also, for the server process that answers, its id (``process``), the forward
+        passes so far (``batching``) and its connections (``connections``)."""
+        now: dict[str, Any] = {"process": os.getpid(), "batching": batcher.stats()}
         if connections is not None:
             now["connections"] = connections.stats()
         return {**about, **now}
