@@ -94,20 +94,7 @@ def slow_connection(port: int) -> socket.socket:
     return connection
 
 
-def each_process(server: Server, processes: int = 2) -> dict[int, dict]:
-    """``/info`` of each of the server's processes: asked on new connections until as many
-    processes have answered (the kernel spreads connections over them by their ports)."""
-    answers: dict[int, dict] = {}
-    deadline = time.monotonic() + 30
-    while len(answers) < processes:
-        assert time.monotonic() < deadline, f"only processes {sorted(answers)} answered"
-        info = httpx.get(f"{server.url}/info", timeout=10).json()
-        answers[info["process"]] = info
-    return answers
-
-
 def test_600_slow_connections_do_not_keep_health_out_of_a_server_with_256_descriptors(cramped):
-    each_process(cramped)  # both listening, so that the kernel spreads the connections
     slow = []
     try:
         for _ in range(600):
@@ -127,7 +114,7 @@ def test_600_slow_connections_do_not_keep_health_out_of_a_server_with_256_descri
             connection.close()
 
     assert answered is not None and answered.status_code == 200
-    for info in each_process(cramped).values():  # ~300 connections came to each
+    for info in cramped.each_process().values():  # ~300 connections came to each
         assert info["connections"]["evicted"] > 0 and info["connections"]["open"] <= 256 - 64
 
 

@@ -73,8 +73,9 @@ def blank_png(side: int) -> bytes:
 
 
 class Server:
-    """A server subprocess: started in its own process group, ready once ``/health`` is;
-    with ``open_files``, under that limit of file descriptors (``ulimit -n``)."""
+    """A server subprocess: started in its own process group, ready once each of its
+    server processes answers; with ``open_files``, under that limit of file descriptors
+    (``ulimit -n``)."""
 
     def __init__(
         self, ckpt_path: Path | str, cwd: Path, *options: str, open_files: int | None = None
@@ -104,11 +105,29 @@ class Server:
                 raise RuntimeError(f"The server exited: {self.log.read_text()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
-                    return
+                    break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"The server was not ready in {STARTUP_S} s: {self.log.read_text()}")
+        try:
+            self.each_process(deadline)  # one process answering is not all of them listening
+        except (httpx.HTTPError, TimeoutError):
+            self.stop()
+            raise RuntimeError(
+                f"The server was not ready in {STARTUP_S} s: {self.log.read_text()}"
+            ) from None
+
+    def each_process(self, deadline: float | None = None) -> dict[int, dict]:
+        """``/info`` of each server process, by its id: asked on new connections (which the
+        kernel spreads over the processes by their ports) until every one has answered."""
+        deadline = deadline or time.monotonic() + 30
+        info = httpx.get(f"{self.url}/info", timeout=10).json()
+        answers = {info["process"]: info}
+        while len(answers) < info["settings"]["processes"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only server processes {sorted(answers)} answered")
+            info = httpx.get(f"{self.url}/info", timeout=10).json()
+            answers[info["process"]] = info
+        return answers
 
     def ctrl_c(self) -> None:
         """What Ctrl-C in its terminal does: SIGINT to every process of the group."""
