@@ -56,6 +56,7 @@ from fashion_lit.nodes import (
     one_node_for_evaluation,
 )
 from fashion_lit.parser import ShortErrors
+from fashion_lit.profiler import NoProfiler
 from fashion_lit.run_report import end_of_run, unbounded_training
 from fashion_lit.runs import (
     CHECKPOINTS,
@@ -311,6 +312,8 @@ class FashionLitCLI(LightningCLI):
         if isinstance(run_checkpoint, RunCheckpoint) and self.run_dir is not None:
             if not self.logger_has_folders and run_checkpoint.dirpath is None:
                 run_checkpoint.dirpath = str(self.run_dir / CHECKPOINTS)
+        if trainer_config.get("profiler") is None:
+            kwargs["profiler"] = NoProfiler()  # Lightning's default, without its per-hook cost
         strategy = distributed_strategy(trainer_config)
         if strategy is not None:  # several nodes: never wait for a lost one for long
             kwargs["strategy"] = strategy

@@ -38,10 +38,15 @@ def run_folder(version: int) -> Path:
 
 
 def val_curves(run: Path) -> dict[str, list[tuple[int, float]]]:
-    """The validation scalars TensorBoard shows for ``run``, as (step, value) pairs."""
+    """The validation scalars TensorBoard shows for ``run``, as (step, value) pairs by step.
+
+    A resumed run has an event file per process, read in the order of their names: two
+    written in the same second by one process (as here, in-process) are ordered by a
+    counter that sorts as text (``.10`` before ``.9``). TensorBoard plots them by step.
+    """
     events = EventAccumulator(str(run))
     events.Reload()
-    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in VAL_CURVES}
+    return {tag: sorted((e.step, e.value) for e in events.Scalars(tag)) for tag in VAL_CURVES}
 
 
 def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:

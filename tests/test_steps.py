@@ -5,8 +5,14 @@ import signal
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.profilers import PassThroughProfiler, SimpleProfiler
+from torch import nn
 
+from fashion_lit.callbacks.checkpoints import RunCheckpoint
 from fashion_lit.checkpoints import read
+from fashion_lit.module import ImageClassifier
+from fashion_lit.profiler import NoProfiler
 from tests.helpers.callbacks import SignalAtBatch
 from tests.helpers.cli import expect_cli_error
 from tests.helpers.recipes import TUNED_RECIPE
@@ -84,3 +90,41 @@ def test_cuda_graph_and_another_step_together_are_refused(run_cli, tiny_args, ca
         run_cli, capsys, "fit", *tiny_args, "--model.cuda_graph=true", "--model.step=automatic"
     )
     assert "error: --model.cuda_graph true asks for the CUDA-graph step, and --model.step" in err
+
+
+def test_a_fit_without_a_profiler_wraps_lightnings_hooks_in_one_shared_nothing(run_cli, tiny_args):
+    fit = run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    profiler = fit.trainer.profiler
+    assert isinstance(profiler, NoProfiler) and isinstance(profiler, PassThroughProfiler)
+    assert profiler.profile("[Callback]a.hook") is profiler.profile("[LightningModule]b.hook")
+
+
+def test_a_profiler_the_config_names_is_used_and_times_every_hook(run_cli, tiny_args):
+    fit = run_cli("fit", *tiny_args, "--trainer.max_epochs=1", "--trainer.profiler=simple")
+    assert isinstance(fit.trainer.profiler, SimpleProfiler)
+    timed = fit.trainer.profiler.recorded_durations
+    batch_end = [name for name in timed if name.endswith(".on_train_batch_end")]
+    assert any(name.startswith("[Callback]RunCheckpoint{") for name in batch_end)
+    assert len(timed["[LightningModule]ImageClassifier.on_train_batch_end"]) == BATCHES_PER_EPOCH
+
+
+def test_the_run_checkpoints_key_is_lightnings_and_follows_its_settings():
+    checkpoint = RunCheckpoint(monitor="val/acc", mode="max")
+    lightnings = ModelCheckpoint.state_key.fget  # formatted anew on every call
+    first = checkpoint.state_key
+    assert first == lightnings(checkpoint) and "'monitor': 'val/acc'" in first
+    checkpoint.monitor = "val/loss"
+    assert checkpoint.state_key == lightnings(checkpoint) != first
+
+
+def test_the_module_still_registers_what_is_assigned_to_it():
+    # Lightning's note of the hook it is in takes a shortcut past nn.Module; nothing else does.
+    model = ImageClassifier()
+    model._current_fx_name = "training_step"
+    model.head = nn.Linear(10, 2)
+    model.scale = nn.Parameter(torch.ones(1))
+    model.register_buffer("offset", torch.zeros(1))
+    model.offset = torch.ones(1)
+    assert model._current_fx_name == "training_step" and "_current_fx_name" not in model._modules
+    assert "head" in model._modules and "scale" in model._parameters
+    assert torch.equal(model._buffers["offset"], torch.ones(1))

@@ -27,6 +27,26 @@ class RunFolderCheckpoint(ModelCheckpoint):
     same run) are the same folder.
     """
 
+    _state_key: tuple[tuple, str] | None = None
+
+    @property
+    def state_key(self) -> str:
+        """ModelCheckpoint's key, formatted once per set of the settings it names.
+
+        Lightning formats each callback's key for every hook it calls, three times a
+        training step; ModelCheckpoint's is the repr of a dict of five settings.
+        """
+        settings = (
+            self.monitor,
+            self.mode,
+            self._every_n_train_steps,
+            self._every_n_epochs,
+            self._train_time_interval,
+        )
+        if self._state_key is None or self._state_key[0] != settings:
+            self._state_key = (settings, super().state_key)
+        return self._state_key[1]
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         recorded = state_dict.get("dirpath")
         if recorded is not None and self.dirpath is not None and recorded != self.dirpath:
