@@ -108,13 +108,16 @@ def test_a_profiler_the_config_names_is_used_and_times_every_hook(run_cli, tiny_
     assert len(timed["[LightningModule]ImageClassifier.on_train_batch_end"]) == BATCHES_PER_EPOCH
 
 
-def test_the_run_checkpoints_key_is_lightnings_and_follows_its_settings():
-    checkpoint = RunCheckpoint(monitor="val/acc", mode="max")
+def test_the_checkpoints_keep_their_states_under_lightnings_own_keys(run_cli, tiny_args):
+    fit = run_cli("fit", *tiny_args, "--trainer.max_epochs=1")
+    checkpoints = [c for c in fit.trainer.callbacks if isinstance(c, ModelCheckpoint)]
+    saved = read("lightning_logs/version_0/checkpoints/last.ckpt").contents["callbacks"]
     lightnings = ModelCheckpoint.state_key.fget  # formatted anew on every call
-    first = checkpoint.state_key
-    assert first == lightnings(checkpoint) and "'monitor': 'val/acc'" in first
-    checkpoint.monitor = "val/loss"
-    assert checkpoint.state_key == lightnings(checkpoint) != first
+    assert len(checkpoints) == 2 and {lightnings(c) for c in checkpoints} <= saved.keys()
+    checkpoint = fit.trainer.checkpoint_callback
+    assert isinstance(checkpoint, RunCheckpoint)
+    checkpoint.monitor = "val/loss"  # after training, the key follows the settings again
+    assert checkpoint.state_key == lightnings(checkpoint) not in saved
 
 
 def test_the_module_still_registers_what_is_assigned_to_it():

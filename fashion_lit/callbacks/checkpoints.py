@@ -27,25 +27,26 @@ class RunFolderCheckpoint(ModelCheckpoint):
     same run) are the same folder.
     """
 
-    _state_key: tuple[tuple, str] | None = None
+    _training_state_key: str | None = None
 
     @property
     def state_key(self) -> str:
-        """ModelCheckpoint's key, formatted once per set of the settings it names.
+        """ModelCheckpoint's own key, formatted once while training runs.
 
         Lightning formats each callback's key for every hook it calls, three times a
-        training step; ModelCheckpoint's is the repr of a dict of five settings.
+        training step, and ModelCheckpoint's is the repr of a dict of five settings, which
+        do not change while training runs.
         """
-        settings = (
-            self.monitor,
-            self.mode,
-            self._every_n_train_steps,
-            self._every_n_epochs,
-            self._train_time_interval,
-        )
-        if self._state_key is None or self._state_key[0] != settings:
-            self._state_key = (settings, super().state_key)
-        return self._state_key[1]
+        return self._training_state_key or super().state_key
+
+    def on_train_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        super().on_train_start(trainer, pl_module)
+        self._training_state_key = None
+        self._training_state_key = self.state_key
+
+    def on_train_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        super().on_train_end(trainer, pl_module)
+        self._training_state_key = None
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         recorded = state_dict.get("dirpath")
