@@ -117,7 +117,10 @@ def parse_arguments(args: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument(
-        "--options", type=shlex.split, default=[], help="extra fashion_lit options, quoted"
+        "--options",
+        type=shlex.split,
+        default=[],
+        help="extra fashion_lit options, quoted after an equals sign: --options='--data.x 1'",
     )
     parsed = parser.parse_args(args)
     for name in ("repeats", "threads"):
