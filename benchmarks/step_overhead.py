@@ -6,7 +6,7 @@ machine as much as the overhead itself. Here the network is one linear layer (78
 :class:`OneLayer`), so a step's arithmetic costs next to nothing, and one epoch over the
 resident training split is timed three ways, interleaved:
 
-- ``floor``: a plain PyTorch loop over the resident tensors, as ``floor_loop.py``;
+- ``floor``: ``floor_loop.py``'s plain PyTorch loop over the resident tensors;
 - ``bare Lightning``: a ``LightningModule`` with manual optimisation (backward, step,
   zero_grad) in a ``Trainer`` with nothing else: no callbacks, logger, progress bar,
   checkpoints or validation. What Lightning's per-batch loop costs by itself;
@@ -24,11 +24,10 @@ import json
 import shlex
 import statistics
 import tempfile
-import time
 from collections.abc import Sequence
 
 import torch
-from floor_loop import resident_training_split
+from floor_loop import run as run_floor_loop
 from lightning.pytorch import LightningModule, Trainer
 from measure import machine, rounded, versions
 from speed import TrainEpochTimer, fashion_lit_options
@@ -44,20 +43,6 @@ class OneLayer(nn.Sequential):
 
     def __init__(self) -> None:
         super().__init__(nn.Flatten(), nn.Linear(28 * 28, 10))
-
-
-def floor(images: Tensor, targets: Tensor, batch_size: int) -> float:
-    """Seconds of one epoch of a plain loop over the resident tensors."""
-    torch.manual_seed(0)
-    model, loss_fn = OneLayer(), nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
-    start = time.perf_counter()
-    for chunk in torch.randperm(len(targets)).split(batch_size):
-        x = images[chunk].unsqueeze(1).float().div(255)
-        loss_fn(model(x), targets[chunk]).backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    return time.perf_counter() - start
 
 
 class BareModule(LightningModule):
@@ -137,10 +122,11 @@ def main(args: Sequence[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="fashion_lit-bench-") as runs:
         options = fashion_lit_options(parsed, runs, parsed.options)
         datamodule = cli_main(options, run=False).datamodule
-        images, targets, batch_size = resident_training_split(datamodule)
+        datamodule.setup("fit")  # safe to call again, as run_floor_loop does
         steps = len(datamodule.train_dataloader())
         for _ in range(parsed.repeats):
-            seconds[FLOOR].append(floor(images, targets, batch_size))
+            floor = run_floor_loop(datamodule, 1, 0, parsed.accelerator, network=OneLayer)
+            seconds[FLOOR] += floor["epoch_seconds"]
             seconds[BARE].append(bare(datamodule.train_dataloader()))
             seconds[LEAN].append(lean(parsed, runs))
     floor_median = statistics.median(seconds[FLOOR])
