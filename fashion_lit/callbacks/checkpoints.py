@@ -41,8 +41,7 @@ class RunFolderCheckpoint(ModelCheckpoint):
 
     def on_train_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         super().on_train_start(trainer, pl_module)
-        self._training_state_key = None
-        self._training_state_key = self.state_key
+        self._training_state_key = super().state_key
 
     def on_train_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         super().on_train_end(trainer, pl_module)
